@@ -1,0 +1,39 @@
+"""Tiers: a lazy registry from tier name to backend class.
+
+Importing a tier's module happens only when it is asked for, so a machine without Vagrant can
+still run the simulate tier, and an unknown name gets a clear error.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import InputError
+from .base import Backend
+
+TIERS = {
+    "simulate": "harness.backends.simulate.SimulateBackend",
+    "local": "harness.backends.local.LocalBackend",
+    "nested": "harness.backends.nested.NestedBackend",
+}
+DEFAULT_TIER = "simulate"
+
+
+def get(name: str) -> type[Backend]:
+    try:
+        dotted = TIERS[name]
+    except KeyError:
+        raise InputError(
+            f"unknown tier '{name}'", hint="tiers: " + ", ".join(TIERS)
+        ) from None
+    module_name, class_name = dotted.rsplit(".", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("harness"):
+            raise InputError(f"the {name} tier is not built yet in this version") from None
+        raise InputError(
+            f"the {name} tier needs the Python package '{exc.name}'",
+            hint="pip install 'migration-harness[nested]'",
+        ) from None
+    return getattr(module, class_name)

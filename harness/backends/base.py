@@ -1,0 +1,108 @@
+"""The interface every tier implements: bring up, configure and settle, trigger, observe, tear down."""
+
+from __future__ import annotations
+
+import abc
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, ClassVar
+
+if TYPE_CHECKING:
+    from ..rundir import RunDir
+
+from ..outcome import Outcome
+from ..scenario import Scenario
+from ..triggers import Resolved
+
+
+@dataclass
+class Settled:
+    """A configured cluster at rest, just before the trigger."""
+
+    nodes: list[str]
+    cib_path: Path  # the CIB (with status) as it is before the trigger
+    active: dict[str, list[str]]  # resource id -> nodes where it is active
+    cib: ET.Element
+    unknown_agents: list[str] = field(default_factory=list)
+    stand_ins: list[str] = field(default_factory=list)  # agents replaced by the harness's own
+
+
+@dataclass
+class Observation:
+    """What a tier saw after the trigger: the verdicts and where the evidence is."""
+
+    outcome: Outcome
+    evidence: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    prediction: Outcome | None = None  # the simulate tier's verdicts for the same CIB and trigger
+
+
+class Backend(abc.ABC):
+    name: ClassVar[str]
+    # Whether cases may run concurrently on one instance (the scheduler: yes; a live cluster: no).
+    concurrent: ClassVar[bool] = False
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+
+    @classmethod
+    @abc.abstractmethod
+    def sanity_check(cls) -> None:
+        """Raise BackendUnavailable saying why this tier cannot run here."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """One line for report headers: tier, versions, how it runs."""
+
+    @abc.abstractmethod
+    def up(self, nodes: int) -> None: ...
+
+    @abc.abstractmethod
+    def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled: ...
+
+    @abc.abstractmethod
+    def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> Observation: ...
+
+    def down(self) -> None:
+        """Stop everything this backend started."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+
+class Lab(abc.ABC):
+    """A live cluster a tier brings up and tears down (local and nested tiers).
+
+    State lives in a RunDir, so another process (``migration-harness status``/``exec``/``down``,
+    ``clean`` after a crash) can attach to it by its directory.
+    """
+
+    @classmethod
+    @abc.abstractmethod
+    def create(cls, nodes: int, rundir: "RunDir", progress: "Callable[[str], None] | None" = None) -> "Lab":
+        """Bring up ``nodes`` nodes; on any failure, remove what was started, then raise."""
+
+    @classmethod
+    @abc.abstractmethod
+    def attach(cls, rundir: "RunDir") -> "Lab": ...
+
+    @abc.abstractmethod
+    def status(self) -> str:
+        """Human-readable state: nodes, pids, cluster status."""
+
+    @abc.abstractmethod
+    def exec(self, node: str, argv: list[str]) -> int:
+        """Run a command on a node, output to our stdout/stderr; returns its exit code."""
+
+    @abc.abstractmethod
+    def down(self) -> None:
+        """Stop everything the run started (by PID / by recorded name) and remove the run dir."""
+
+    @classmethod
+    @abc.abstractmethod
+    def clean(cls, rundir: "RunDir") -> list[str]:
+        """Remove what a dead run left; returns what was removed (for the report)."""

@@ -1,0 +1,152 @@
+"""CIB XML in and out: build an empty CIB for N nodes, read resources and agents, load scheduler inputs.
+
+Scheduler inputs as clusters save them (``pe-input-N.bz2``, also gzip or plain) are read here, so
+the rest of the harness only sees XML.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .runner import run
+
+RESOURCES = "configuration/resources"
+CONSTRAINTS = "configuration/constraints"
+CRM_CONFIG = "configuration/crm_config"
+NODES = "configuration/nodes"
+STATUS = "status"
+
+# Options that make a file CIB behave like a formed cluster without fencing devices.
+DEFAULT_OPTIONS = {"stonith-enabled": "false"}
+
+
+@dataclass(frozen=True)
+class Primitive:
+    id: str
+    standard: str
+    provider: str | None
+    type: str
+    meta: dict[str, str]
+    parent: str | None  # group or clone id, innermost first
+
+    @property
+    def agent(self) -> str:
+        if self.provider:
+            return f"{self.standard}:{self.provider}:{self.type}"
+        return f"{self.standard}:{self.type}"
+
+    @property
+    def allow_migrate(self) -> bool:
+        return self.meta.get("allow-migrate", "false").lower() in {"true", "yes", "1", "on", "y"}
+
+
+def node_names(count: int) -> list[str]:
+    return [f"node{i}" for i in range(1, count + 1)]
+
+
+def empty_cib(path: Path, nodes: list[str], options: dict[str, str] | None = None) -> None:
+    """Write a CIB for ``nodes`` with quorum, cluster ``options`` and nothing configured."""
+    root = ET.fromstring(run(["cibadmin", "--empty"], what="create an empty CIB").stdout)
+    root.set("have-quorum", "1")
+    root.set("dc-uuid", "1")
+    crm_config = root.find(CRM_CONFIG)
+    assert crm_config is not None
+    props = ET.SubElement(crm_config, "cluster_property_set", id="cib-bootstrap-options")
+    for name, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+        ET.SubElement(props, "nvpair", id=f"cib-bootstrap-options-{name}", name=name, value=str(value))
+    nodes_el = root.find(NODES)
+    assert nodes_el is not None
+    for number, name in enumerate(nodes, start=1):
+        ET.SubElement(nodes_el, "node", id=str(number), uname=name)
+    write(root, path)
+
+
+def write(root: ET.Element, path: Path) -> None:
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=False)
+
+
+def read(path: Path) -> ET.Element:
+    try:
+        return ET.fromstring(read_bytes(path))
+    except ET.ParseError as exc:
+        raise InputError(
+            f"not XML ({exc})",
+            path=path,
+            line=exc.position[0],
+            hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it",
+        ) from None
+
+
+def read_bytes(path: Path) -> bytes:
+    """The XML of ``path``, decompressing bzip2 or gzip by their magic bytes."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        if data[:3] == b"BZh":
+            return bz2.decompress(data)
+        if data[:2] == b"\x1f\x8b":
+            return gzip.decompress(data)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"corrupt compressed file ({exc})", path=path) from None
+    return data
+
+
+def check_is_cib(root: ET.Element, path: Path) -> None:
+    if root.tag != "cib" or root.find("configuration") is None:
+        raise InputError(
+            f"not a CIB: the root element is <{root.tag}>, expected <cib> with a <configuration>",
+            path=path,
+            hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it",
+        )
+
+
+def primitives(root: ET.Element) -> list[Primitive]:
+    found: list[Primitive] = []
+    resources = root.find(RESOURCES)
+    if resources is None:
+        return found
+
+    def walk(element: ET.Element, parent: str | None) -> None:
+        for child in element:
+            if child.tag == "primitive":
+                meta = {
+                    nv.get("name", ""): nv.get("value", "")
+                    for nv in child.iterfind("meta_attributes/nvpair")
+                }
+                found.append(
+                    Primitive(
+                        child.get("id", ""),
+                        child.get("class", ""),
+                        child.get("provider"),
+                        child.get("type", ""),
+                        meta,
+                        parent,
+                    )
+                )
+            elif child.tag in {"group", "clone", "master", "bundle"}:
+                walk(child, child.get("id"))
+
+    walk(resources, None)
+    return found
+
+
+def resource_ids(root: ET.Element) -> set[str]:
+    resources = root.find(RESOURCES)
+    if resources is None:
+        return set()
+    return {
+        el.get("id", "")
+        for el in resources.iter()
+        if el.tag in {"primitive", "group", "clone", "master", "bundle"}
+    }
+
+
+def cib_node_names(root: ET.Element) -> list[str]:
+    return [n.get("uname", "") for n in root.iterfind(f"{NODES}/node")]

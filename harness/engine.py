@@ -1,0 +1,237 @@
+"""Scenario -> tier -> operations -> verdict: runs cases on a backend and judges them.
+
+Tier-independent: resolving a trigger against the settled cluster (which node the VM is on, where
+it goes), comparing each resource's verdict with the scenario's expectation, and explaining a
+mismatch with the path taken, Pacemaker's reason and where the evidence is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import cib as cibmod
+from .backends.base import Backend, Observation, Settled
+from .errors import HarnessError, InputError
+from .outcome import Verdict
+from .scenario import Case, Expectation, Scenario
+from .triggers import Resolved, Trigger
+from .version import Version
+
+
+@dataclass
+class Check:
+    resource: str
+    verdict: Verdict
+    expected: Expectation | None
+
+    @property
+    def passed(self) -> bool:
+        return self.expected is None or self.expected.accepts(self.verdict.verdict)
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    tier: str
+    version: Version
+    trigger: Resolved | None
+    observation: Observation | None
+    checks: list[Check] = field(default_factory=list)
+    casedir: Path | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    unknown_agents: list[str] = field(default_factory=list)
+    stand_ins: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "ERROR"
+        if any(c.expected is None for c in self.checks):
+            return "NO-EXPECT" if all(c.passed for c in self.checks) else "FAIL"
+        return "PASS" if self.passed else "FAIL"
+
+    def explain(self) -> str:
+        """What went wrong, in the words an administrator needs: path, reason, evidence."""
+        lines = [f"{self.case.full_id} on the {self.tier} tier (Pacemaker {self.version})"]
+        if self.trigger:
+            lines.append(f"  trigger: {self.trigger.describe()}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        for check in self.checks:
+            verdict = check.verdict
+            mark = "ok" if check.passed else "MISMATCH"
+            expected = f"expected {check.expected}" if check.expected else "no expectation"
+            lines.append(f"  {mark}: {verdict.describe()}; {expected}")
+            if not check.passed or verdict.operations:
+                ops = ", ".join(str(op) for op in verdict.operations) or "none"
+                lines.append(f"    operations: {ops}")
+            if check.expected and check.expected.why:
+                lines.append(f"    expectation (line {check.expected.line}): {check.expected.why}")
+        if self.observation:
+            for note in self.observation.notes:
+                lines.append(f"  note: {note}")
+        if self.unknown_agents:
+            lines.append(f"  agents unknown on this system (not run by this tier): {', '.join(self.unknown_agents)}")
+        if self.stand_ins:
+            lines.append(f"  stood in for by the harness's agents: {', '.join(self.stand_ins)}")
+        if self.casedir:
+            lines.append(f"  evidence: {self.casedir}")
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "scenario": self.case.scenario.name,
+            "style": self.case.style,
+            "trigger": self.case.trigger.name,
+            "tier": self.tier,
+            "pacemaker": str(self.version),
+            "status": self.status,
+            "error": self.error,
+            "verdicts": [
+                {**c.verdict.as_json(), "expected": list(c.expected.verdicts) if c.expected else None, "passed": c.passed}
+                for c in self.checks
+            ],
+            "unknown_agents": self.unknown_agents,
+            "stand_ins": self.stand_ins,
+            "evidence": str(self.casedir) if self.casedir else None,
+        }
+
+
+def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
+    """Fill in the trigger's names from the settled cluster: the VM's node, the move target."""
+    vm = trigger.resource if trigger.kind in {"move", "ban"} and trigger.resource else scenario.resources[0]
+    known = cibmod.resource_ids(settled.cib)
+    if vm not in known:
+        raise InputError(
+            f"trigger '{trigger.kind}' names resource '{vm}', which the configuration does not define",
+            path=scenario.path,
+            hint="known resources: " + ", ".join(sorted(known)),
+        )
+    where = settled.active.get(vm, [])
+    if not where:
+        raise HarnessError(
+            f"{scenario.path}: '{vm}' is not running after the cluster settled, so nothing can move it",
+            hint=f"check its constraints and agents; the settled CIB is {settled.cib_path}",
+        )
+    vm_node = where[0]
+    others = [n for n in settled.nodes if n != vm_node]
+    if trigger.node is not None and trigger.node not in settled.nodes:
+        raise InputError(f"trigger '{trigger.kind}' names unknown node '{trigger.node}'", path=scenario.path)
+    node: str | None
+    resource: str | None = None
+    if trigger.kind == "move":
+        node = trigger.node or others[0]
+    elif trigger.kind == "none":
+        node = None
+    elif trigger.kind == "dependency-failure":
+        node = trigger.node or vm_node
+        resource = trigger.resource or _dependency(scenario, settled)
+        if resource not in {p.id for p in cibmod.primitives(settled.cib)}:
+            raise InputError(
+                f"trigger dependency-failure names '{resource}', which is not a primitive of the configuration",
+                path=scenario.path,
+            )
+    else:
+        node = trigger.node or vm_node
+    return Resolved(trigger.kind, vm, vm_node, resource, node)
+
+
+def _dependency(scenario: Scenario, settled: Settled) -> str:
+    """Default failing dependency: the last primitive inside the storage clone of the topology."""
+    if scenario.topology is None:
+        raise InputError(
+            "trigger dependency-failure needs 'resource:' (the primitive that fails) when the scenario has no topology",
+            path=scenario.path,
+        )
+    storage = scenario.topology.storage
+    inside = [p.id for p in cibmod.primitives(settled.cib) if _within(settled, p.id, storage)]
+    if not inside:
+        # The group style un-clones the storage: fail its primitives inside the VM's group.
+        inside = [p.id for p in cibmod.primitives(settled.cib) if p.parent and p.id != scenario.topology.vm
+                  and p.parent == next((q.parent for q in cibmod.primitives(settled.cib) if q.id == scenario.topology.vm), None)]
+    if not inside:
+        raise InputError(f"no primitive found inside '{storage}' to fail", path=scenario.path)
+    return inside[-1]
+
+
+def _within(settled: Settled, primitive: str, container: str) -> bool:
+    resources = settled.cib.find(cibmod.RESOURCES)
+    if resources is None:
+        return False
+    for element in resources.iter():
+        if element.get("id") == container:
+            return any(p.get("id") == primitive for p in element.iter("primitive"))
+    return False
+
+
+def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> CaseResult:
+    started = time.monotonic()
+    scenario = case.scenario
+    result = CaseResult(case, backend.name, version, None, None, casedir=casedir)
+    try:
+        settled = backend.configure(scenario, case.style, casedir)
+        result.unknown_agents = list(settled.unknown_agents)
+        result.stand_ins = list(settled.stand_ins)
+        resolved = resolve(case.trigger, scenario, settled)
+        result.trigger = resolved
+        observation = backend.trigger(settled, resolved, casedir)
+        result.observation = observation
+        for resource in scenario.resources:
+            verdict = observation.outcome[resource]
+            result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version)))
+    except InputError:
+        raise
+    except HarnessError as exc:
+        result.error = str(exc)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def case_dirname(case: Case) -> str:
+    return re.sub(r"[^\w.-]+", "-", f"{case.scenario.name}-{case.id}")
+
+
+def run_cases(
+    backend: Backend,
+    cases: Iterable[Case],
+    workdir: Path,
+    version: Version,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Run cases in order (concurrently on tiers that allow it); results in the cases' order."""
+    cases = list(cases)
+
+    def one(case: Case) -> CaseResult:
+        result = run_case(backend, case, workdir / case_dirname(case), version)
+        if progress:
+            progress(result)
+        return result
+
+    if backend.concurrent and len(cases) > 1:
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+            # Settle every (scenario, style) first, side by side: the backend caches them, and the
+            # triggers of one style would otherwise queue behind its single settling.
+            first = {(c.scenario.path, c.style): c for c in cases}
+            list(pool.map(lambda c: _warm(backend, c, workdir), first.values()))
+            return list(pool.map(one, cases))
+    return [one(case) for case in cases]
+
+
+def _warm(backend: Backend, case: Case, workdir: Path) -> None:
+    try:
+        backend.configure(case.scenario, case.style, workdir / case_dirname(case))
+    except HarnessError:
+        pass  # the case itself runs configure again and reports the error where it belongs

@@ -1,0 +1,116 @@
+"""The one place that runs external programs.
+
+Argument lists only, never a shell; an explicit environment; everything logged at debug level.
+Running a tool and interpreting its output are separate: callers parse ``Result``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .errors import CommandFailed, ToolMissing
+
+log = logging.getLogger(__name__)
+
+# Which Debian package brings each tool, so that a missing one says what to install.
+PACKAGES = {
+    "crm_simulate": "pacemaker-cli-utils",
+    "crm_resource": "pacemaker-cli-utils",
+    "crm_attribute": "pacemaker-cli-utils",
+    "cibadmin": "pacemaker-cli-utils",
+    "crm_mon": "pacemaker-cli-utils",
+    "crmadmin": "pacemaker-cli-utils",
+    "crm": "crmsh",
+    "dot": "graphviz",
+    "corosync": "corosync",
+    "corosync-keygen": "corosync",
+    "corosync-cfgtool": "corosync",
+    "pacemakerd": "pacemaker",
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "vagrant": "vagrant vagrant-libvirt",
+    "virsh": "libvirt-clients",
+    "libvirtd": "libvirt-daemon-system",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "mmdebstrap": "mmdebstrap",
+    "qemu-img": "qemu-utils",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+def which(tool: str) -> str:
+    """Absolute path of ``tool`` (also searching the sbin directories), or ToolMissing."""
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin:/usr/local/sbin")
+    if path is None:
+        raise ToolMissing(tool, PACKAGES.get(tool))
+    return path
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+    timeout: float | None = 300,
+    check: bool = True,
+    what: str | None = None,
+    hint: str | None = None,
+) -> Result:
+    """Run ``argv``; ``env`` is added to a copy of the current environment.
+
+    With ``check`` a non-zero exit raises CommandFailed carrying argv, rc and output.
+    """
+    args = [str(a) for a in argv]
+    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log.debug("run %s%s", " ".join(args), f" env={dict(env)}" if env else "")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            args,
+            env=full_env,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            errors="replace",
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandFailed(
+            args, None, _text(exc.stdout), _text(exc.stderr), what=what, hint=hint
+        ) from None
+    result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    log.debug("rc=%d in %.3fs", result.rc, result.seconds)
+    if check and not result.ok:
+        raise CommandFailed(args, result.rc, result.stdout, result.stderr, what=what, hint=hint)
+    return result
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")

@@ -1,0 +1,374 @@
+"""Scenarios as data: one YAML file each, validated with errors that name the file and the line.
+
+A scenario names a candidate configuration (crm syntax, or raw CIB XML), the resources under test,
+the triggers, and the expected verdict, optionally per constraint style, trigger and Pacemaker
+version range. ``Scenario.cases()`` expands it into the style x trigger matrix that every tier runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import styles as st
+from .errors import InputError
+from .outcome import VERDICTS
+from .triggers import KINDS, Trigger
+from .version import Version, check_range, in_range
+
+_TOP_KEYS = {
+    "name", "title", "source", "nodes", "resources", "configuration", "cib", "topology",
+    "styles", "triggers", "expect", "options", "measured", "notes", "fencing",
+}
+_RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why"}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    verdicts: tuple[str, ...]
+    why: str | None = None
+    line: int | None = None
+
+    def accepts(self, verdict: str) -> bool:
+        return verdict in self.verdicts
+
+    def __str__(self) -> str:
+        return " or ".join(self.verdicts)
+
+
+@dataclass(frozen=True)
+class Rule:
+    line: int
+    expectation: Expectation
+    style: tuple[str, ...] = ()
+    trigger: tuple[str, ...] = ()
+    resource: tuple[str, ...] = ()
+    tier: tuple[str, ...] = ()
+    pacemaker: str | None = None
+
+    def matches(self, style: str, trigger: str, resource: str, tier: str, version: Version) -> bool:
+        return (
+            (not self.style or style in self.style)
+            and (not self.trigger or trigger in self.trigger)
+            and (not self.resource or resource in self.resource)
+            and (not self.tier or tier in self.tier)
+            and (self.pacemaker is None or in_range(version, self.pacemaker))
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell of the matrix: a scenario written in one style, hit by one trigger."""
+
+    scenario: "Scenario"
+    style: str
+    trigger: Trigger
+
+    @property
+    def id(self) -> str:
+        return f"{self.style}-{self.trigger.name}"
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.scenario.name}[{self.id}]"
+
+    def configuration(self) -> str:
+        return self.scenario.render(self.style)
+
+    def expected(self, resource: str, tier: str, version: Version) -> Expectation | None:
+        return self.scenario.expected(self.style, self.trigger.name, resource, tier, version)
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: Path
+    nodes: int
+    resources: list[str]
+    configuration: str | None
+    cib: str | None
+    config_line: int
+    topology: st.Topology | None
+    styles: list[str]
+    triggers: list[Trigger]
+    rules: list[Rule]
+    title: str = ""
+    source: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+
+    def render(self, style: str) -> str:
+        if style == st.AS_WRITTEN.name or self.topology is None:
+            return self.configuration or ""
+        return st.render(self.configuration or "", self.topology, style)
+
+    def cases(self) -> list[Case]:
+        return [Case(self, style, trigger) for style in self.styles for trigger in self.triggers]
+
+    def expected(
+        self, style: str, trigger: str, resource: str, tier: str, version: Version
+    ) -> Expectation | None:
+        for rule in self.rules:
+            if rule.matches(style, trigger, resource, tier, version):
+                return rule.expectation
+        return None
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("harness") / "scenarios"))
+
+
+def shipped() -> list[Path]:
+    return sorted(shipped_dir().glob("*.yaml"))
+
+
+def find(names: list[str]) -> list[Path]:
+    """Scenario files from paths or shipped scenario names; all shipped ones when empty."""
+    if not names:
+        return shipped()
+    found = []
+    by_name = {p.stem: p for p in shipped()}
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.yaml")))
+        elif path.exists():
+            found.append(path)
+        elif name in by_name:
+            found.append(by_name[name])
+        else:
+            match = [p for p in shipped() if _peek_name(p) == name]
+            if not match:
+                raise InputError(
+                    f"no scenario file or shipped scenario called '{name}'",
+                    hint="shipped: " + ", ".join(sorted(by_name)),
+                )
+            found.extend(match)
+    return found
+
+
+def _peek_name(path: Path) -> str | None:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return data.get("name") if isinstance(data, dict) else None
+
+
+def load(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read scenario: {exc.strerror}", path=path) from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Scenario:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(
+            f"invalid YAML: {problem}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="check indentation and quoting; block text such as the configuration goes after 'configuration: |'",
+        ) from None
+    if not isinstance(data, dict) or node is None:
+        raise InputError("a scenario is a YAML mapping (name:, nodes:, configuration:, ...)", path=path)
+    lines = _key_lines(node)
+    return _Builder(path, data, lines).build()
+
+
+def _key_lines(node: yaml.Node) -> dict[str, Any]:
+    """Line numbers (1-based) of top-level keys and of the items of 'expect' and 'triggers'."""
+    lines: dict[str, Any] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return lines
+    for key, value in node.value:
+        name = key.value
+        lines[name] = key.start_mark.line + 1
+        if isinstance(value, yaml.ScalarNode) and value.style in {"|", ">"}:
+            lines[name + ".text"] = value.start_mark.line + 2
+        elif isinstance(value, yaml.ScalarNode):
+            lines[name + ".text"] = value.start_mark.line + 1
+        if isinstance(value, yaml.SequenceNode):
+            lines[name + ".items"] = [item.start_mark.line + 1 for item in value.value]
+    return lines
+
+
+class _Builder:
+    def __init__(self, path: Path, data: dict[str, Any], lines: dict[str, Any]) -> None:
+        self.path, self.data, self.lines = path, data, lines
+
+    def fail(self, message: str, key: str | None = None, line: int | None = None, hint: str | None = None) -> InputError:
+        return InputError(message, path=self.path, line=line or (self.lines.get(key) if key else None), hint=hint)
+
+    def build(self) -> Scenario:
+        data = self.data
+        unknown = set(data) - _TOP_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail(f"unknown key '{key}'", key, hint="known keys: " + ", ".join(sorted(_TOP_KEYS)))
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("missing 'name' (a short id such as seed-xen)", "name")
+        nodes = data.get("nodes", 2)
+        if nodes not in (2, 3):
+            raise self.fail(f"nodes must be 2 or 3, not {nodes!r}", "nodes")
+        configuration, cib = data.get("configuration"), data.get("cib")
+        if (configuration is None) == (cib is None):
+            raise self.fail("give exactly one of 'configuration' (crm syntax) or 'cib' (raw CIB XML)")
+        if configuration is not None and not isinstance(configuration, str):
+            raise self.fail("'configuration' is crm shell text: write it after 'configuration: |'", "configuration")
+        if isinstance(configuration, str) and configuration.lstrip().startswith("<"):
+            configuration, cib = None, configuration
+        resources_ = data.get("resources")
+        if isinstance(resources_, str):
+            resources_ = [resources_]
+        if not resources_ or not all(isinstance(r, str) for r in resources_):
+            raise self.fail("'resources' lists the resource ids under test, e.g. [vm1]", "resources")
+        topology = self._topology()
+        styles = self._styles(topology)
+        triggers = self._triggers(resources_)
+        rules = self._rules(styles, triggers, resources_)
+        config_key = "configuration" if data.get("configuration") is not None else "cib"
+        options = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (data.get("options") or {}).items()}
+        return Scenario(
+            name=name.strip(),
+            path=self.path,
+            nodes=nodes,
+            resources=list(resources_),
+            configuration=configuration,
+            cib=cib,
+            config_line=self.lines.get(config_key + ".text", 1),
+            topology=topology,
+            styles=styles,
+            triggers=triggers,
+            rules=rules,
+            title=str(data.get("title", "")),
+            source=data.get("source") or {},
+            options=options,
+        )
+
+    def _topology(self) -> st.Topology | None:
+        raw = self.data.get("topology")
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not {"vm", "storage"} <= set(raw):
+            raise self.fail("'topology' needs 'vm' (the migratable resource) and 'storage' (the clone it depends on)", "topology")
+        if self.data.get("configuration") is None:
+            raise self.fail("'topology' renders crm syntax: use 'configuration', not 'cib'", "topology")
+        return st.Topology(str(raw["vm"]), str(raw["storage"]))
+
+    def _styles(self, topology: st.Topology | None) -> list[str]:
+        raw = self.data.get("styles")
+        if topology is None:
+            if raw not in (None, [st.AS_WRITTEN.name]):
+                raise self.fail("'styles' needs a 'topology' to render them", "styles")
+            return [st.AS_WRITTEN.name]
+        if raw in (None, "all"):
+            return list(st.STYLES)
+        if not isinstance(raw, list):
+            raise self.fail("'styles' is 'all' or a list of style names", "styles")
+        known = set(st.STYLES) | {st.AS_WRITTEN.name}
+        for index, style in enumerate(raw):
+            if style not in known:
+                raise self.fail(
+                    f"unknown style '{style}'",
+                    line=self._item_line("styles", index),
+                    hint="styles: " + ", ".join(sorted(known)),
+                )
+        return [str(s) for s in raw]
+
+    def _item_line(self, key: str, index: int) -> int | None:
+        items = self.lines.get(key + ".items") or []
+        return items[index] if index < len(items) else self.lines.get(key)
+
+    def _triggers(self, resources_: list[str]) -> list[Trigger]:
+        raw = self.data.get("triggers", "all")
+        if raw == "all":
+            return [Trigger(kind) for kind in KINDS]
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("'triggers' is 'all' or a list such as [move, standby, crash]", "triggers")
+        triggers = []
+        for index, item in enumerate(raw):
+            line = self._item_line("triggers", index)
+            if isinstance(item, str):
+                kind, params = item, {}
+            elif isinstance(item, dict) and len(item) == 1:
+                kind, params = next(iter(item.items()))
+                params = params or {}
+            else:
+                raise self.fail("a trigger is a name (move) or {name: {resource: ..., node: ...}}", line=line)
+            if kind not in KINDS:
+                raise self.fail(f"unknown trigger '{kind}'", line=line, hint="triggers: " + ", ".join(KINDS))
+            if not isinstance(params, dict) or set(params) - {"resource", "node", "rc"}:
+                raise self.fail(f"trigger '{kind}' takes resource:, node: and rc: only", line=line)
+            node = params.get("node")
+            if node is not None and node not in [f"node{i}" for i in range(1, self.data.get("nodes", 2) + 1)]:
+                raise self.fail(
+                    f"trigger '{kind}' names node '{node}', which this {self.data.get('nodes', 2)}-node scenario does not have",
+                    line=line,
+                    hint="nodes are called node1, node2 (and node3)",
+                )
+            triggers.append(Trigger(kind, params.get("resource"), node, int(params.get("rc", 7))))
+        return triggers
+
+    def _rules(self, styles: list[str], triggers: list[Trigger], resources_: list[str]) -> list[Rule]:
+        raw = self.data.get("expect")
+        if raw is None:
+            raise self.fail("missing 'expect': the verdict you expect, e.g. expect: [{verdict: migrate}]")
+        if isinstance(raw, str):
+            raw = [{"verdict": raw}]
+        if not isinstance(raw, list):
+            raise self.fail("'expect' is a list of rules: {style:, trigger:, pacemaker:, verdict:}", "expect")
+        rules = []
+        style_names = set(st.STYLES) | {st.AS_WRITTEN.name}
+        for index, item in enumerate(raw):
+            line = self._item_line("expect", index) or 0
+            if not isinstance(item, dict) or "verdict" not in item:
+                raise self.fail("each 'expect' rule needs a 'verdict'", line=line)
+            extra = set(item) - _RULE_KEYS
+            if extra:
+                raise self.fail(f"unknown key '{sorted(extra)[0]}' in an 'expect' rule", line=line, hint="keys: " + ", ".join(sorted(_RULE_KEYS)))
+            verdicts = _as_tuple(item["verdict"])
+            for verdict in verdicts:
+                if verdict not in VERDICTS:
+                    raise self.fail(f"unknown verdict '{verdict}'", line=line, hint="verdicts: " + ", ".join(VERDICTS))
+            for key, known in (("style", style_names), ("trigger", set(KINDS)), ("resource", set(resources_)), ("tier", {"simulate", "local", "nested"})):
+                for value in _as_tuple(item.get(key)):
+                    if value not in known:
+                        raise self.fail(f"'expect' rule names unknown {key} '{value}'", line=line, hint=f"{key}s: " + ", ".join(sorted(known)))
+            pacemaker = item.get("pacemaker")
+            if pacemaker is not None:
+                try:
+                    check_range(str(pacemaker))
+                except ValueError as exc:
+                    raise self.fail(str(exc), line=line) from None
+            rules.append(
+                Rule(
+                    line=line,
+                    expectation=Expectation(verdicts, item.get("why"), line),
+                    style=_as_tuple(item.get("style")),
+                    trigger=_as_tuple(item.get("trigger")),
+                    resource=_as_tuple(item.get("resource")),
+                    tier=_as_tuple(item.get("tier")),
+                    pacemaker=str(pacemaker) if pacemaker is not None else None,
+                )
+            )
+        return rules
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)

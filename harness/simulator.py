@@ -1,0 +1,105 @@
+"""Running Pacemaker's scheduler, ``crm_simulate``, on a file CIB, and reading what it wrote."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from . import outcome as oc
+from .errors import CommandFailed, HarnessError
+from .runner import run
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What one ``crm_simulate`` run left: its inputs and its files."""
+
+    argv: tuple[str, ...]
+    cib_in: Path
+    graph_path: Path
+    dot_path: Path | None
+    cib_out: Path | None
+    result_path: Path
+    result: ET.Element
+    graph: ET.Element
+
+    def outcome(self) -> oc.Outcome:
+        return oc.classify(
+            self.graph,
+            oc.summary_actions(self.result),
+            oc.active_resources(self.result),
+        )
+
+    def has_actions(self) -> bool:
+        """True if the transition does anything but monitors (i.e. the cluster is not settled)."""
+        return any(
+            op.task != "monitor" or op.interval_ms == 0
+            for op in oc.graph_operations(self.graph)
+        )
+
+
+def simulate(
+    cib_in: Path,
+    prefix: Path,
+    *,
+    node_up: Sequence[str] = (),
+    node_fail: Sequence[str] = (),
+    inject: Sequence[str] = (),
+    dot: bool = False,
+    save_output: bool = True,
+    run_actions: bool = True,
+    timeout: float = 120,
+) -> Simulation:
+    """Run the scheduler on ``cib_in``; files are written as ``<prefix>.graph.xml`` etc."""
+    graph_path = prefix.with_name(prefix.name + ".graph.xml")
+    result_path = prefix.with_name(prefix.name + ".summary.xml")
+    dot_path = prefix.with_name(prefix.name + ".graph.dot") if dot else None
+    cib_out = prefix.with_name(prefix.name + ".after.xml") if save_output else None
+    argv: list[str] = ["crm_simulate", "--xml-file", str(cib_in), "--save-graph", str(graph_path)]
+    if run_actions:
+        argv.append("--simulate")
+    for node in node_up:
+        argv += ["--node-up", node]
+    for node in node_fail:
+        argv += ["--node-fail", node]
+    for spec in inject:
+        argv += ["--op-inject", spec]
+    if dot_path:
+        argv += ["--save-dotfile", str(dot_path)]
+    if cib_out:
+        argv += ["--save-output", str(cib_out)]
+    argv += ["--output-as", "xml"]
+    result = run(argv, check=False, timeout=timeout)
+    if not result.ok:
+        raise CommandFailed(
+            argv, result.rc, result.stdout, result.stderr, what=f"the scheduler failed on {cib_in}"
+        )
+    result_path.write_text(result.stdout)
+    try:
+        root = ET.fromstring(result.stdout)
+        graph = ET.parse(graph_path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise HarnessError(f"crm_simulate wrote unreadable output for {cib_in}: {exc}") from None
+    return Simulation(tuple(argv), cib_in, graph_path, dot_path, cib_out, result_path, root, graph)
+
+
+def text_summary(cib_in: Path, **kwargs: Sequence[str]) -> str:
+    """Pacemaker's own human-readable summary for the same run (for reports and artifacts)."""
+    argv = ["crm_simulate", "--xml-file", str(cib_in), "--simulate"]
+    for node in kwargs.get("node_fail", ()):
+        argv += ["--node-fail", node]
+    for spec in kwargs.get("inject", ()):
+        argv += ["--op-inject", spec]
+    return run(argv, check=False).stdout
+
+
+def render_picture(dot_path: Path, fmt: str = "svg") -> Path | None:
+    """dot -> SVG/PNG of the transition graph; None if graphviz is missing or fails."""
+    out = dot_path.with_suffix(f".{fmt}")
+    try:
+        result = run(["dot", f"-T{fmt}", "-o", str(out), str(dot_path)], check=False)
+    except HarnessError:
+        return None
+    return out if result.ok else None

@@ -1,0 +1,70 @@
+"""Triggers: why the VM has to move. Data only; each tier carries them out in its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TriggerKind:
+    name: str
+    description: str
+    needs: str  # "resource", "node" or "" - what the trigger acts on
+
+
+KINDS: dict[str, TriggerKind] = {
+    k.name: k
+    for k in (
+        TriggerKind("move", "crm resource move VM to another node (a cli-prefer constraint)", "resource"),
+        TriggerKind("ban", "crm resource ban VM from its node (a cli-ban constraint)", "resource"),
+        TriggerKind("standby", "standby of the VM's node", "node"),
+        TriggerKind("stop", "cluster stop on the VM's node (clean shutdown)", "node"),
+        TriggerKind("crash", "crash of the VM's node", "node"),
+        TriggerKind("dependency-failure", "a clone instance the VM depends on fails on its node", "resource"),
+        TriggerKind("none", "no change: replay the settled cluster", ""),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger as a scenario writes it; nodes left None mean 'the VM's node' / 'the next node'."""
+
+    kind: str
+    resource: str | None = None  # the VM (move/ban) or the failing primitive (dependency-failure)
+    node: str | None = None  # node acted on (standby/stop/crash/ban) or move target
+    rc: int = 7  # dependency-failure: the monitor's result (7: not running)
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    def describe(self) -> str:
+        bits = [self.kind]
+        if self.resource:
+            bits.append(self.resource)
+        if self.node:
+            bits.append(f"node={self.node}")
+        return " ".join(bits)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A trigger with every name filled in against a settled cluster."""
+
+    kind: str
+    vm: str
+    vm_node: str
+    resource: str | None
+    node: str | None
+
+    def describe(self) -> str:
+        return {
+            "move": f"crm resource move {self.vm} {self.node}",
+            "ban": f"crm resource ban {self.vm} {self.node}",
+            "standby": f"crm node standby {self.node}",
+            "stop": f"crm cluster stop on {self.node}",
+            "crash": f"crash of {self.node}",
+            "dependency-failure": f"monitor of {self.resource} fails on {self.node}",
+            "none": "no change",
+        }[self.kind]
