@@ -21,7 +21,8 @@ from .errors import HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
 from .triggers import Resolved, Trigger
-from .version import Version
+from .styles import STYLES
+from .version import Version, in_range
 
 
 @dataclass
@@ -32,7 +33,8 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        return self.expected is None or self.expected.accepts(self.verdict.verdict)
+        """A verdict without an expectation does not pass: the scenario must say what it expects."""
+        return self.expected is not None and self.expected.accepts(self.verdict.verdict)
 
 
 @dataclass
@@ -48,17 +50,20 @@ class CaseResult:
     seconds: float = 0.0
     unknown_agents: list[str] = field(default_factory=list)
     stand_ins: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why the case cannot run here (e.g. the style needs a newer Pacemaker)
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(c.passed for c in self.checks)
+        return self.skipped is not None or (self.error is None and all(c.passed for c in self.checks))
 
     @property
     def status(self) -> str:
+        if self.skipped:
+            return "SKIP"
         if self.error:
             return "ERROR"
         if any(c.expected is None for c in self.checks):
-            return "NO-EXPECT" if all(c.passed for c in self.checks) else "FAIL"
+            return "NO-EXPECT"
         return "PASS" if self.passed else "FAIL"
 
     def explain(self) -> str:
@@ -71,7 +76,11 @@ class CaseResult:
         for check in self.checks:
             verdict = check.verdict
             mark = "ok" if check.passed else "MISMATCH"
-            expected = f"expected {check.expected}" if check.expected else "no expectation"
+            expected = (
+                f"expected {check.expected}"
+                if check.expected
+                else "no 'expect' rule matches this style, trigger and version: add one"
+            )
             lines.append(f"  {mark}: {verdict.describe()}; {expected}")
             if not check.passed or verdict.operations:
                 ops = ", ".join(str(op) for op in verdict.operations) or "none"
@@ -179,6 +188,10 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
     started = time.monotonic()
     scenario = case.scenario
     result = CaseResult(case, backend.name, version, None, None, casedir=casedir)
+    style = STYLES.get(case.style)
+    if style and style.pacemaker and not in_range(version, style.pacemaker):
+        result.skipped = f"style {style.name} needs Pacemaker {style.pacemaker}, this is {version}"
+        return result
     try:
         settled = backend.configure(scenario, case.style, casedir)
         result.unknown_agents = list(settled.unknown_agents)

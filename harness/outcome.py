@@ -175,7 +175,7 @@ def summary_actions(result: ET.Element) -> list[SummaryAction]:
             action=a.get("action", ""),
             node=a.get("node"),
             source=a.get("source"),
-            target=a.get("target"),
+            target=a.get("dest") or a.get("target"),
             reason=a.get("reason"),
             blocked=a.get("blocked") == "true",
         )

@@ -10,10 +10,11 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .errors import CommandFailed, ToolMissing
 
@@ -36,12 +37,20 @@ PACKAGES = {
     "ip": "iproute2",
     "unshare": "util-linux",
     "nsenter": "util-linux",
+    "corosync-cmapctl": "corosync",
     "vagrant": "vagrant vagrant-libvirt",
     "virsh": "libvirt-clients",
     "libvirtd": "libvirt-daemon-system",
     "qemu-system-x86_64": "qemu-system-x86",
     "mmdebstrap": "mmdebstrap",
     "qemu-img": "qemu-utils",
+    "sfdisk": "fdisk",
+    "losetup": "mount",
+    "mkfs.ext4": "e2fsprogs",
+    "grub-install": "grub-pc-bin grub2-common",
+    "cpio": "cpio",
+    "virtlogd": "libvirt-daemon",
+    "ssh-keygen": "openssh-client",
 }
 
 
@@ -110,7 +119,82 @@ def run(
     return result
 
 
+def stream(
+    argv: Sequence[str | os.PathLike[str]],
+    on_line: Callable[[str], None],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = 3600,
+    what: str | None = None,
+    hint: str | None = None,
+) -> Result:
+    """Run ``argv`` like ``run(check=True)``, passing each output line (stdout and stderr merged)
+    to ``on_line`` as it comes, for long jobs whose progress a user should see.
+
+    The Result's stdout holds the whole output; a failure raises CommandFailed with its tail.
+    """
+    args = [str(a) for a in argv]
+    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log.debug("stream %s%s", " ".join(args), f" env={dict(env)}" if env else "")
+    started = time.monotonic()
+    lines: list[str] = []
+    with subprocess.Popen(
+        args, env=full_env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        try:
+            for raw in proc.stdout:
+                # Progress bars redraw with \r: keep only the last state of such a line.
+                line = raw.rstrip("\n").rsplit("\r", 1)[-1]
+                lines.append(line)
+                on_line(line)
+                if timeout is not None and time.monotonic() - started > timeout:
+                    raise subprocess.TimeoutExpired(args, timeout)
+            rc = proc.wait()
+        except BaseException:
+            # Ours to stop: the child we started, by its PID.
+            proc.kill()
+            proc.wait()
+            if isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
+                raise CommandFailed(args, None, "\n".join(lines), "", what=what, hint=hint) from None
+            raise
+    result = Result(tuple(args), rc, "\n".join(lines), "", time.monotonic() - started)
+    log.debug("rc=%d in %.3fs", rc, result.seconds)
+    if rc != 0:
+        raise CommandFailed(args, rc, result.stdout, "", what=what, hint=hint)
+    return result
+
+
 def _text(data: bytes | str | None) -> str:
     if data is None:
         return ""
     return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def spawn(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+) -> "subprocess.Popen[bytes]":
+    """Start a long-lived program (a cluster node's init) in its own session, output to ``log_path``.
+
+    Its own session: a Ctrl-C in the terminal reaches the harness only, which then tears the
+    program down by PID in order, instead of the kernel killing daemons half-way.
+    """
+    args = [str(a) for a in argv]
+    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log.debug("spawn %s", " ".join(args))
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(
+            args, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

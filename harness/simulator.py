@@ -58,8 +58,7 @@ def simulate(
     dot_path = prefix.with_name(prefix.name + ".graph.dot") if dot else None
     cib_out = prefix.with_name(prefix.name + ".after.xml") if save_output else None
     argv: list[str] = ["crm_simulate", "--xml-file", str(cib_in), "--save-graph", str(graph_path)]
-    if run_actions:
-        argv.append("--simulate")
+    argv.append("--simulate" if run_actions else "--run")
     for node in node_up:
         argv += ["--node-up", node]
     for node in node_fail:

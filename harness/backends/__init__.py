@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import InputError
-from .base import Backend
+from .base import Backend, Lab
 
 TIERS = {
     "simulate": "harness.backends.simulate.SimulateBackend",
@@ -17,14 +17,27 @@ TIERS = {
     "nested": "harness.backends.nested.NestedBackend",
 }
 DEFAULT_TIER = "simulate"
+# Tiers with a live cluster that `up`, `status`, `exec`, `down` and `clean` manage.
+LABS = {
+    "local": "harness.local.cluster.LocalLab",
+    "nested": "harness.nested.cluster.NestedLab",
+}
 
 
 def get(name: str) -> type[Backend]:
+    return _load(name, TIERS)
+
+
+def get_lab(name: str) -> type[Lab]:
+    return _load(name, LABS)
+
+
+def _load(name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
     try:
-        dotted = TIERS[name]
+        dotted = table[name]
     except KeyError:
         raise InputError(
-            f"unknown tier '{name}'", hint="tiers: " + ", ".join(TIERS)
+            f"unknown tier '{name}'", hint="tiers: " + ", ".join(table)
         ) from None
     module_name, class_name = dotted.rsplit(".", 1)
     try:

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .. import cib as cibmod
-from .. import crmsh, simulator
+from .. import cache, crmsh, simulator
 from ..errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ..outcome import active_resources
 from ..runner import run, which
@@ -81,11 +81,21 @@ class SimulateBackend(Backend):
         else:
             text = scenario.render(style)
             (styledir / "configuration.crm").write_text(text)
-            unknown = crmsh.apply(
-                configured,
-                text,
-                crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or ""),
+            # crmsh costs about a second per load; its result depends only on these inputs.
+            digest = cache.key(
+                configured.read_text(), text, cache.tool_identity(which("crm")),
+                cache.tool_identity(which("crm_simulate")),
             )
+            hit = cache.get("crm-load", digest, configured)
+            if hit is not None:
+                unknown = list(hit["unknown_agents"])
+            else:
+                unknown = crmsh.apply(
+                    configured,
+                    text,
+                    crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or ""),
+                )
+                cache.put("crm-load", digest, configured, {"unknown_agents": unknown})
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
             sim = simulator.simulate(
@@ -238,3 +248,15 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
             path=scenario.path,
             line=scenario.config_line,
         )
+
+
+def predict(cib_path: Path, trigger: Resolved, casedir: Path) -> Observation:
+    """The scheduler's prediction for ``trigger`` on a live cluster's CIB snapshot (the second oracle).
+
+    The other tiers call this just before they trigger for real, and report any divergence.
+    """
+    casedir.mkdir(parents=True, exist_ok=True)
+    root = cibmod.read(cib_path)
+    state = simulator.simulate(cib_path, casedir / "state", run_actions=False, save_output=False)
+    settled = Settled(cibmod.cib_node_names(root), cib_path, active_resources(state.result), root)
+    return SimulateBackend(casedir).trigger(settled, trigger, casedir)

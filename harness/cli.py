@@ -1,0 +1,290 @@
+"""The ``migration-harness`` command: run scenarios, replay scheduler inputs, manage live clusters.
+
+Exit codes: 0 all verdicts as expected; 1 a verdict differs from its expectation; 2 bad input or an
+environment problem (the message says what and how to fix); 130 interrupted (after cleaning up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import backends, rundir, scenario
+from .errors import HarnessError
+from .triggers import KINDS
+
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so every `finally` that tears down a cluster runs.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"migration-harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("migration-harness: interrupted; what this run started has been removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migration-harness",
+        description="When this VM has to move, does Pacemaker migrate it live, or stop and start it?",
+    )
+    parser.add_argument("--debug", action="store_true", help="log every external command")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run scenarios: a table of scenario x style x trigger -> verdict")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files, directories or shipped names (default: all shipped)")
+    p.add_argument("--tier", default=backends.DEFAULT_TIER, choices=list(backends.TIERS))
+    p.add_argument("--style", action="append", help="only these styles (repeatable)")
+    p.add_argument("--trigger", action="append", choices=list(KINDS), help="only these triggers (repeatable)")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the evidence of every case in DIR")
+    p.add_argument("--jobs", type=int, help="parallel cases on the simulate tier (default: CPU count)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="for one FILE: {\"resources\": [...]}; for more: a list")
+    p.add_argument("--jobs", type=int, help="parallel replays (default: CPU count)")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("list", help="shipped scenarios, styles and triggers")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="print a scenario's configuration rendered in a style (crm syntax)")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--style", default=None)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("up", help="bring up a live cluster (local or nested tier) and leave it running")
+    p.add_argument("--tier", required=True, choices=[t for t in backends.LABS])
+    p.add_argument("--nodes", type=int, default=2, choices=[2, 3])
+    p.set_defaults(func=cmd_up)
+
+    for name, func, text in (("status", "cmd_status", "show a live cluster"), ("down", "cmd_down", "tear a live cluster down")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--run", type=Path, metavar="DIR", help="the run directory (default: the newest run)")
+        p.set_defaults(func=globals()[func])
+
+    p = sub.add_parser("exec", help="run a command on a node of a live cluster: exec node1 -- crm_mon -1")
+    p.add_argument("node")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
+    p.add_argument("--run", type=Path, metavar="DIR")
+    p.set_defaults(func=cmd_exec)
+
+    p = sub.add_parser("clean", help="remove what dead runs left behind (processes, namespaces, links, VMs)")
+    p.set_defaults(func=cmd_clean)
+
+    p = sub.add_parser("box", help="build, list and remove the nested tier's Vagrant boxes")
+    box = p.add_subparsers(dest="box_command", required=True, metavar="ACTION")
+    b = box.add_parser("build", help="build a libvirt box offline from the Debian archive")
+    b.add_argument("--release", default="bookworm")
+    b.add_argument("--xen", default=None, help="Xen package version to pin (default: the release's current)")
+    b.set_defaults(func=cmd_box_build)
+    b = box.add_parser("list", help="cached boxes")
+    b.set_defaults(func=cmd_box_list)
+    b = box.add_parser("remove", help="remove a cached box")
+    b.add_argument("name")
+    b.set_defaults(func=cmd_box_remove)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import engine, report
+    from .version import pacemaker_version
+
+    scenarios = [scenario.load(p) for p in scenario.find(args.scenarios)]
+    cases = [
+        c
+        for s in scenarios
+        for c in s.cases()
+        if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.name in args.trigger)
+    ]
+    if not cases:
+        raise HarnessError("no case matches the given --style/--trigger filters")
+    backend_cls = backends.get(args.tier)
+    backend_cls.sanity_check()
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    version = pacemaker_version()
+    started = time.monotonic()
+    results = []
+    with backend_cls(workdir) as backend:
+        if not args.json:
+            print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
+        for nodes in sorted({s.nodes for s in scenarios}):
+            backend.up(nodes)
+            results += engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], workdir, version, jobs=args.jobs)
+    if args.keep:
+        from .backends.simulate import render_evidence
+        for result in results:
+            if result.observation and args.tier == "simulate":
+                render_evidence(result.observation)
+    elapsed = time.monotonic() - started
+    if args.json:
+        print(json.dumps({"tier": args.tier, "pacemaker": str(version), "seconds": round(elapsed, 3),
+                          "cases": [r.as_json() for r in results]}, indent=2))
+    else:
+        print(report.run_table(results))
+        print(report.run_footer(results))
+        print(f"{len(results)} cases in {elapsed:.1f} s" + (f"; evidence in {workdir}" if args.keep else ""))
+    if not args.keep:
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
+    return EXIT_OK if all(r.passed for r in results) else EXIT_MISMATCH
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from . import replay, report
+
+    results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
+    if args.json:
+        if len(results) == 1:
+            print(json.dumps(results[0].outcome.as_json(), indent=2))
+        else:
+            print(json.dumps([{"file": str(r.path), **r.outcome.as_json()} for r in results], indent=2))
+    else:
+        print(report.replay_text(results))
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .styles import STYLES
+
+    print("shipped scenarios:")
+    for path in scenario.shipped():
+        s = scenario.load(path)
+        print(f"  {s.name:24} {s.nodes} nodes  {path.name}  {s.title}")
+    print("styles:")
+    for style in STYLES.values():
+        print(f"  {style.name:32} {style.description}")
+    print("triggers:")
+    for kind in KINDS.values():
+        print(f"  {kind.name:20} {kind.description}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    (path,) = scenario.find([args.scenario])
+    s = scenario.load(path)
+    style = args.style or s.styles[0]
+    if style not in s.styles:
+        raise HarnessError(f"scenario {s.name} has no style '{style}'", hint="styles: " + ", ".join(s.styles))
+    sys.stdout.write(s.render(style) if s.configuration is not None else (s.cib or ""))
+    return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    lab_cls = backends.get_lab(args.tier)
+    run = rundir.RunDir.create(args.tier)
+    started = time.monotonic()
+    lab_cls.create(args.nodes, run, progress=lambda line: print(line, flush=True))
+    # The cluster outlives this command: no owner process keeps it, `down` removes it.
+    run.update(owner=None)
+    print(f"{args.tier} cluster of {args.nodes} nodes up in {time.monotonic() - started:.1f} s; run directory {run.path}")
+    print("next: migration-harness status | exec node1 -- crm_mon -1 | down")
+    return EXIT_OK
+
+
+def _attach(args: argparse.Namespace):  # -> Lab
+    run = rundir.RunDir.open(args.run) if args.run else rundir.current()
+    return backends.get_lab(run.data["tier"]).attach(run)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    print(_attach(args).status())
+    return EXIT_OK
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        raise HarnessError("exec needs a command after --", hint="migration-harness exec node1 -- crm_mon -1")
+    return _attach(args).exec(args.node, argv)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    lab = _attach(args)
+    lab.down()
+    print("down: every process, namespace and link of the run removed")
+    return EXIT_OK
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed: list[str] = []
+    for run in rundir.all_runs():
+        if run.data.get("owner") is not None and run.owner_alive():
+            continue
+        if run.data.get("owner") is None and run.data.get("kept", True) and not _dead(run):
+            continue
+        tier = run.data.get("tier", "")
+        if tier in backends.LABS:
+            removed += backends.get_lab(tier).clean(run)
+        run.remove()
+        removed.append(f"run directory {run.path}")
+    print("\n".join(removed) if removed else "nothing to clean")
+    return EXIT_OK
+
+
+def _dead(run: rundir.RunDir) -> bool:
+    """A run left up by `up` (no owner) is dead when its recorded processes are gone."""
+    import os
+
+    for pid in run.data.get("pids", []):
+        try:
+            os.kill(int(pid), 0)
+            return False
+        except (ProcessLookupError, ValueError):
+            continue
+        except PermissionError:
+            return False
+    return True
+
+
+def cmd_box_build(args: argparse.Namespace) -> int:
+    from .nested import box
+
+    path = box.build(release=args.release, xen=args.xen, progress=lambda line: print(line, flush=True))
+    print(f"box ready: {path}")
+    return EXIT_OK
+
+
+def cmd_box_list(args: argparse.Namespace) -> int:
+    from .nested import box
+
+    for line in box.list_boxes():
+        print(line)
+    return EXIT_OK
+
+
+def cmd_box_remove(args: argparse.Namespace) -> int:
+    from .nested import box
+
+    box.remove(args.name)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The cluster's private network: a bridge in a hub namespace, one veth pair per node.
+
+No ``ip netns add``: the hub and every node hold their network namespace through a process
+(``unshare --net``), so the namespaces and their links vanish with those processes, and nothing is
+ever created in the host's network namespace or under its /run/netns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..runner import run, spawn
+from .procs import Proc
+
+BRIDGE = "br0"
+NODE_IF = "eth0"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Names and addresses of one cluster, derived from its run id so clusters never collide."""
+
+    run_id: str
+    nodes: int
+
+    @property
+    def cluster_name(self) -> str:
+        return f"mh-{self.run_id}"
+
+    @property
+    def node_names(self) -> list[str]:
+        # The same names as the simulate tier, so predictions and observations compare directly.
+        return [f"node{i}" for i in range(1, self.nodes + 1)]
+
+    @property
+    def subnet(self) -> str:
+        raw = bytes.fromhex(self.run_id.ljust(6, "0")[:6])
+        return f"10.{raw[0]}.{raw[1]}"
+
+    def address(self, node: str) -> str:
+        return f"{self.subnet}.{self.index(node)}"
+
+    def index(self, node: str) -> int:
+        return self.node_names.index(node) + 1
+
+    def hub_link(self, node: str) -> str:
+        return f"veth{self.index(node)}"  # inside the hub namespace only: no global collisions
+
+
+def start_hub(log_path: Path) -> Proc:
+    """A process whose only job is to hold the hub's network namespace, with the bridge in it."""
+    proc = spawn(["unshare", "--net", "--", "sleep", "infinity"], log_path=log_path)
+    hub = _wait_proc(proc.pid)
+    _in(hub, ["ip", "link", "add", BRIDGE, "type", "bridge"])
+    _in(hub, ["ip", "link", "set", BRIDGE, "up"])
+    return hub
+
+
+def connect(hub: Proc, node_netns_pid: int, plan: Plan, node: str) -> None:
+    """A veth pair from the hub's bridge into the node's namespace, addressed and up."""
+    link = plan.hub_link(node)
+    _in(hub, ["ip", "link", "add", link, "type", "veth", "peer", "name", NODE_IF, "netns", str(node_netns_pid)])
+    _in(hub, ["ip", "link", "set", link, "master", BRIDGE, "up"])
+    ns = ["nsenter", "-t", str(node_netns_pid), "-n", "--"]
+    run([*ns, "ip", "addr", "add", f"{plan.address(node)}/24", "dev", NODE_IF], what=f"address {node}")
+    run([*ns, "ip", "link", "set", NODE_IF, "up"], what=f"link up {node}")
+    run([*ns, "ip", "link", "set", "lo", "up"], what=f"loopback up {node}")
+
+
+def set_link(hub: Proc, plan: Plan, node: str, up: bool) -> None:
+    """Cut or restore a node's only link (a network partition of that node)."""
+    _in(hub, ["ip", "link", "set", plan.hub_link(node), "up" if up else "down"])
+
+
+def _in(hub: Proc, argv: list[str]) -> None:
+    run(["nsenter", "-t", str(hub.pid), "-n", "--", *argv], what="hub network")
+
+
+def _wait_proc(pid: int) -> Proc:
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            proc = Proc.of(pid)
+        except ProcessLookupError:
+            break
+        # unshare has exec'd its program once its namespace is in place.
+        if _exe(pid).endswith("sleep"):
+            return proc
+        time.sleep(0.01)
+    from ..errors import HarnessError
+
+    raise HarnessError(f"the hub namespace process {pid} did not start (unshare --net failed?)")
+
+
+def _exe(pid: int) -> str:
+    import os
+
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""

@@ -1,0 +1,116 @@
+"""Processes by PID, never by name: identity checks against PID reuse, signals, child lookup.
+
+A process is recorded as (pid, start time in clock ticks since boot); a later signal goes to that
+PID only if the start time still matches, so a recycled PID is never hit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    start: int  # field 22 of /proc/PID/stat
+
+    @classmethod
+    def of(cls, pid: int) -> "Proc":
+        start = start_time(pid)
+        if start is None:
+            raise ProcessLookupError(pid)
+        return cls(pid, start)
+
+    def alive(self) -> bool:
+        return start_time(self.pid) == self.start and not _zombie(self.pid)
+
+    def signal(self, sig: int) -> bool:
+        """Send ``sig`` if this is still the same process; False if it is gone."""
+        if start_time(self.pid) != self.start:
+            return False
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def as_json(self) -> list[int]:
+        return [self.pid, self.start]
+
+    @classmethod
+    def from_json(cls, data: list[int]) -> "Proc":
+        return cls(int(data[0]), int(data[1]))
+
+
+def start_time(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def wait_gone(procs: list[Proc], timeout: float) -> list[Proc]:
+    """Wait until none of ``procs`` is alive; returns those still alive at the timeout."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if p.alive()]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if p.alive()]
+    return alive
+
+
+def terminate(procs: list[Proc], grace: float = 5.0) -> None:
+    """TERM, wait ``grace`` seconds, then KILL whatever is left; by recorded identity only."""
+    for proc in procs:
+        proc.signal(signal.SIGTERM)
+    for proc in wait_gone(procs, grace):
+        proc.signal(signal.SIGKILL)
+    wait_gone(procs, 5.0)

@@ -1,0 +1,113 @@
+"""Replay: run the scheduler on CIBs and saved scheduler inputs as they are, and give verdicts.
+
+Inputs are what people attach to bug reports: a CIB, a ``pe-input-N.bz2`` (bzip2, gzip or plain),
+or the ``pengine/`` directory of a crm_report with hundreds of them, replayed in parallel and shown
+as a timeline of what happened to each VM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import cib as cibmod
+from . import simulator
+from .errors import HarnessError, InputError
+from .outcome import Outcome
+
+_INPUT_NAME = re.compile(r"^pe-(input|warn|error)-(\d+)(\.bz2|\.gz|\.xml)?$")
+_VM_AGENTS = {"Xen", "VirtualDomain", "xen", "vm"}
+
+
+@dataclass
+class Replayed:
+    path: Path
+    outcome: Outcome
+    vms: list[str]  # migratable resources (allow-migrate, or a VM agent)
+
+    @property
+    def sequence(self) -> tuple[int, str]:
+        match = _INPUT_NAME.match(self.path.name)
+        return (int(match.group(2)), self.path.name) if match else (-1, self.path.name)
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Files to replay: the files given, and the scheduler inputs or XML files of directories."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(
+                (p for p in path.iterdir() if p.is_file() and (_INPUT_NAME.match(p.name) or p.suffix in {".xml", ".bz2", ".gz"})),
+                key=lambda p: _order(p),
+            )
+            if not inside:
+                raise InputError("no scheduler inputs (pe-input-N.bz2) or XML files in this directory", path=path)
+            files.extend(inside)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError("no such file or directory", path=path)
+    return files
+
+
+def _order(path: Path) -> tuple[int, str]:
+    match = _INPUT_NAME.match(path.name)
+    return (int(match.group(2)), path.name) if match else (1 << 30, path.name)
+
+
+def replay_one(path: Path, workdir: Path) -> Replayed:
+    root = cibmod.read(path)
+    cibmod.check_is_cib(root, path)
+    plain = workdir / (path.name.removesuffix(".bz2").removesuffix(".gz") + ("" if path.name.endswith(".xml") else ".xml"))
+    plain.write_bytes(ET.tostring(root))
+    try:
+        sim = simulator.simulate(plain, plain.with_suffix(""), run_actions=False, save_output=False)
+    except HarnessError as exc:
+        raise InputError(f"the scheduler cannot process this input: {exc.message}", path=path) from None
+    vms = [p.id for p in cibmod.primitives(root) if p.allow_migrate or p.type in _VM_AGENTS]
+    return Replayed(path, sim.outcome(), vms)
+
+
+def replay(
+    paths: list[Path],
+    *,
+    jobs: int | None = None,
+    keep: Path | None = None,
+    progress: Callable[[Replayed], None] | None = None,
+) -> list[Replayed]:
+    files = expand(paths)
+    workdir = keep or Path(tempfile.mkdtemp(prefix="mh-replay-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        def one(path: Path) -> Replayed:
+            sub = workdir / f"{len(str(path))}-{abs(hash(str(path)))}"
+            sub.mkdir(exist_ok=True)
+            result = replay_one(path, sub)
+            if progress:
+                progress(result)
+            return result
+
+        if len(files) == 1:
+            return [one(files[0])]
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+            return list(pool.map(one, files))
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def timeline(results: list[Replayed]) -> dict[str, list[tuple[str, str]]]:
+    """For each VM, the inputs that acted on it and what they did, in input order."""
+    lines: dict[str, list[tuple[str, str]]] = {}
+    for result in sorted(results, key=lambda r: r.sequence):
+        for vm in result.vms:
+            if vm in result.outcome.verdicts:
+                lines.setdefault(vm, []).append((result.path.name, result.outcome[vm].describe()))
+    return lines

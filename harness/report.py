@@ -1,0 +1,77 @@
+"""Plain-text tables for people and JSON for programs; nothing here computes a verdict."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .engine import CaseResult
+from .replay import Replayed, timeline
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def verdict_cell(result: CaseResult) -> tuple[str, str]:
+    if result.error:
+        return "error", "-"
+    if not result.checks:
+        return "-", "-"
+    verdicts = "; ".join(
+        (f"{c.resource}: " if len(result.checks) > 1 else "") + c.verdict.describe().split(": ", 1)[1]
+        for c in result.checks
+    )
+    expected = "; ".join(str(c.expected) if c.expected else "?" for c in result.checks)
+    return verdicts, expected
+
+
+def run_table(results: Sequence[CaseResult]) -> str:
+    rows = []
+    for result in results:
+        verdict, expected = verdict_cell(result)
+        rows.append([result.case.scenario.name, result.case.style, result.case.trigger.name, verdict, expected, result.status])
+    return table(rows, ["scenario", "style", "trigger", "verdict", "expected", "result"])
+
+
+def run_footer(results: Sequence[CaseResult]) -> str:
+    lines = []
+    passed = sum(r.passed for r in results)
+    failed = len(results) - passed
+    unknown = sorted({a for r in results for a in r.unknown_agents})
+    stand_ins = sorted({a for r in results for a in r.stand_ins})
+    if unknown:
+        lines.append("agents unknown on this system (configuration accepted; this tier does not run them): " + ", ".join(unknown))
+    if stand_ins:
+        lines.append("verdicts used the harness's stand-in agents for: " + ", ".join(stand_ins))
+    for result in results:
+        if not result.passed:
+            lines.append("")
+            lines.append(result.explain())
+    lines.append("")
+    lines.append(f"{passed} passed, {failed} failed")
+    return "\n".join(lines)
+
+
+def replay_text(results: Sequence[Replayed]) -> str:
+    if len(results) == 1:
+        outcome = results[0].outcome
+        rows = [[v.resource, v.verdict, v.from_node or "-", v.to_node or "-", v.reason or ""] for v in outcome.verdicts.values()]
+        text = table(rows, ["resource", "verdict", "from", "to", "reason"]) if rows else "the transition does nothing"
+        notes = "".join(f"\nnote: {n}" for n in outcome.notes)
+        return f"{results[0].path}\n{text}{notes}"
+    lines = [f"{len(results)} scheduler inputs replayed"]
+    acted = [r for r in results if r.outcome.verdicts]
+    lines.append(f"{len(acted)} of them act on a resource")
+    for vm, events in timeline(list(results)).items():
+        lines.append("")
+        lines.append(f"timeline of {vm}:")
+        lines.extend(f"  {name}: {text.split(': ', 1)[1]}" for name, text in events)
+    vms = {vm for r in results for vm in r.vms}
+    quiet = sorted(vms - set(timeline(list(results))))
+    if quiet:
+        lines.append("")
+        lines.append("VMs no input acts on: " + ", ".join(quiet))
+    return "\n".join(lines)
