@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the evidence of every case in DIR")
     p.add_argument("--jobs", type=int, help="parallel cases on the simulate tier (default: CPU count)")
+    p.add_argument("--record", action="store_true", help="write the measured verdicts into each scenario file's 'measured:' block")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
@@ -137,10 +138,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         for nodes in sorted({s.nodes for s in scenarios}):
             backend.up(nodes)
             results += engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], workdir, version, jobs=args.jobs)
-    if args.keep:
+    failing = [r for r in results if not r.passed]
+    if args.record:
+        from . import record
+
+        for path, group in record.group_by_file(results).items():
+            record.record(path, group)
+    if args.tier == "simulate":
         from .backends.simulate import render_evidence
-        for result in results:
-            if result.observation and args.tier == "simulate":
+
+        for result in results if args.keep else failing:
+            if result.observation:
                 render_evidence(result.observation)
     elapsed = time.monotonic() - started
     if args.json:
@@ -149,11 +157,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(report.run_table(results))
         print(report.run_footer(results))
-        print(f"{len(results)} cases in {elapsed:.1f} s" + (f"; evidence in {workdir}" if args.keep else ""))
+        kept = f"; evidence in {workdir}" if args.keep else (f"; evidence of the failing cases kept in {workdir}" if failing else "")
+        print(f"{len(results)} cases in {elapsed:.1f} s{kept}")
     if not args.keep:
-        import shutil
-        shutil.rmtree(workdir, ignore_errors=True)
+        _prune(workdir, failing)
     return EXIT_OK if all(r.passed for r in results) else EXIT_MISMATCH
+
+
+def _prune(workdir: Path, failing: list) -> None:  # list[CaseResult]
+    """Without --keep, keep only the evidence a failure message points to."""
+    import shutil
+
+    if not failing:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
+    keep = {r.casedir for r in failing if r.casedir}
+    for child in workdir.iterdir():
+        if child.is_dir() and child not in keep and child.name != "settled":
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -32,6 +32,9 @@ STOP_START = frozenset({"move", "restart", "recover", "start"})
 _PATH_TASKS = frozenset(
     {"migrate_to", "migrate_from", "start", "stop", "promote", "demote", "reload", "reload-agent"}
 )
+# The order in which a transition runs a resource's operations (synapse order is arbitrary).
+_EXECUTION_ORDER = {"migrate_to": 0, "migrate_from": 1, "demote": 2, "stop": 3, "start": 4, "promote": 5}
+
 # Summary action names that refine a graph-derived stop/start path.
 _STOP_START_NAMES = frozenset({"move", "restart", "recover", "start"})
 
@@ -128,6 +131,9 @@ class Outcome(Mapping[str, Verdict]):
         nodes = self.active_before.get(resource, [])
         where = nodes[0] if nodes else None
         return Verdict(resource, "stay", where, where)
+
+    def __contains__(self, resource: object) -> bool:
+        return resource in self.verdicts
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.verdicts)
@@ -230,6 +236,7 @@ def classify(
 def _verdict(
     resource: str, ops: list[Operation], action: SummaryAction | None, was_on: list[str]
 ) -> Verdict:
+    ops = sorted(ops, key=lambda op: _EXECUTION_ORDER.get(op.task, 9))
     tasks = {op.task for op in ops}
     stops = [op.node for op in ops if op.task == "stop"]
     starts = [op.node for op in ops if op.task == "start"]
@@ -240,8 +247,10 @@ def _verdict(
         source = source or (stops[0] if stops else (was_on[0] if was_on else None))
         name, from_node, to_node = "migrate", source, target
     elif stops and starts:
-        from_node = next((n for n in stops if n), was_on[0] if was_on else None)
         to_node = starts[0]
+        # Left: a node it stops on and does not start on again (a failed migration stops it on both).
+        left = [n for n in stops if n and n not in starts] or [n for n in was_on if n not in starts]
+        from_node = left[0] if left else next((n for n in stops if n), to_node)
         name = "restart" if from_node == to_node else "move"
     elif starts:
         lost = [n for n in was_on if n not in starts]

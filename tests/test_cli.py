@@ -1,0 +1,97 @@
+"""The command line, end to end on the simulate tier (real crmsh and crm_simulate)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import runner
+from harness.cli import main
+
+BAD_CRM = """\
+name: typo
+nodes: 2
+resources: [vm1]
+configuration: |
+  primitive vm1 ocf:pacemaker:Dummy \\
+    meta allow-migrate=true
+  colocaton c inf: vm1 vm1
+expect: migrate
+"""
+
+
+def test_run_seed_json_poster_and_recommended(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "seed-xen", "--json", "--style", "colocation-order", "--style", "order-only",
+                 "--trigger", "move", "--trigger", "dependency-failure"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    verdicts = {(c["style"], c["trigger"]): c["verdicts"][0]["verdict"] for c in data["cases"]}
+    assert verdicts == {
+        ("colocation-order", "move"): "migrate",
+        ("colocation-order", "dependency-failure"): "restart",
+        ("order-only", "move"): "migrate",
+        ("order-only", "dependency-failure"): "restart",
+    }
+    assert all(c["status"] == "PASS" for c in data["cases"])
+    assert "ocf:lvm2:clvmd" in data["cases"][0]["unknown_agents"]
+
+
+def test_run_table_and_exit_code_on_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace("expect: migrate", "expect: move"))
+    assert main(["run", str(wrong), "--trigger", "move", "--keep", str(tmp_path / "ev")]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH: vm1: migrate node1 -> node2; expected move" in out
+    assert "0 passed, 1 failed" in out
+    evidence = tmp_path / "ev" / "typo-as-written-move"
+    assert (evidence / "transition.graph.xml").exists()
+    assert (evidence / "transition.summary.txt").read_text().count("Migrate    vm1") == 1
+
+
+def test_crm_syntax_error_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(BAD_CRM)
+    assert main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:7: crmsh rejects the configuration" in err
+    assert "colocaton" in err and "Traceback" not in err
+
+
+def test_unknown_resource_in_trigger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "ghost.yaml"
+    bad.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace("expect: migrate", "triggers:\n  - move: {resource: ghost}\nexpect: migrate"))
+    assert main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "names resource 'ghost'" in err and "known resources: vm1" in err
+
+
+def test_missing_crm_simulate_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = shutil.which
+    monkeypatch.setattr(runner.shutil, "which", lambda tool, path=None: None if tool == "crm_simulate" else real(tool, path=path))
+    assert main(["run", "seed-xen"]) == 2
+    err = capsys.readouterr().err
+    assert "'crm_simulate' was not found" in err and "apt-get install pacemaker-cli-utils" in err
+
+
+def test_unknown_tier_and_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "nope"]) == 2
+    assert "no scenario file or shipped scenario called 'nope'" in capsys.readouterr().err
+
+
+def test_show_prints_crm_syntax(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "seed-xen", "--style", "order-only"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("order ord-c-xen-vg-fs-then-vm-webdev Mandatory: c-xen-vg-fs vm-webdev")
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("migration-harness")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: [unclosed\n")
+    proc = subprocess.run([str(exe), "run", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,42 @@
+"""crmsh errors are mapped back to the scenario file's line (real crmsh against a file CIB)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import cib, crmsh
+from harness.errors import InputError
+
+
+def test_statement_lines_join_continuations_and_skip_blanks() -> None:
+    text = "primitive a ocf:pacemaker:Dummy\n\nprimitive b ocf:pacemaker:Dummy \\\n  op monitor interval=10\n# c\norder o inf: a b\n"
+    assert crmsh.statement_lines(text) == [1, 3, 6]
+
+
+def test_syntax_error_names_scenario_file_and_line(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = "primitive a ocf:pacemaker:Dummy\n\nprimitive b ocf:pacemaker:Dummy \\\n  op monitor interval=10\ncolocation c inf a b\n"
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=10, original=text))
+    message = str(info.value)
+    assert message.startswith("my.yaml:14: crmsh rejects the configuration")
+    assert "colocation c inf a b" in message
+
+
+def test_unknown_agents_are_reported_not_fatal(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    unknown = crmsh.apply(target, "primitive clvm ocf:lvm2:clvmd\nprimitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml"))
+    assert unknown == ["ocf:lvm2:clvmd"]
+    assert {p.id for p in cib.primitives(cib.read(target))} == {"clvm", "d"}
+
+
+def test_reference_to_missing_resource(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, "primitive a ocf:pacemaker:Dummy\norder o inf: a ghost\n", crmsh.Source("x.yaml"))
+    assert "x.yaml" in str(info.value) and "ghost" in str(info.value)

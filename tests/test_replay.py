@@ -1,0 +1,80 @@
+"""Replay of stored scheduler inputs (made by tests/data/make_inputs.py with the real tools).
+
+Each ``<input>.expected.json`` is the reviewed output of ``migration-harness replay --json``;
+``pytest --update-expected`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import bz2
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import replay
+from harness.cli import main
+from harness.errors import InputError
+
+REPLAY = Path(__file__).parent / "data" / "replay"
+INPUTS = sorted(p for p in REPLAY.iterdir() if not p.name.endswith(".expected.json"))
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=[p.name for p in INPUTS])
+def test_replay_matches_expected(path: Path, update_expected: bool) -> None:
+    (result,) = replay.replay([path])
+    got = result.outcome.as_json()
+    expected_file = REPLAY / f"{path.name}.expected.json"
+    if update_expected or not expected_file.exists():
+        expected_file.write_text(json.dumps(got, indent=2) + "\n")
+    assert got == json.loads(expected_file.read_text())
+
+
+def test_directory_replay_gives_a_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pengine = tmp_path / "pengine"
+    pengine.mkdir()
+    for number, name in enumerate(["settled.xml", "move.xml", "crash.xml", "failed-migrate-to.xml"]):
+        (pengine / f"pe-input-{number}.bz2").write_bytes(bz2.compress((REPLAY / name).read_bytes()))
+    assert main(["replay", str(pengine)]) == 0
+    out = capsys.readouterr().out
+    assert "4 scheduler inputs replayed" in out
+    timeline = out[out.index("timeline of vm-webdev"):].splitlines()
+    assert timeline[1:4] == [
+        "  pe-input-1.bz2: migrate node1 -> node2",
+        "  pe-input-2.bz2: start on node2",
+        "  pe-input-3.bz2: recover node1 -> node2",
+    ]
+
+
+def test_json_for_one_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--json", str(REPLAY / "standby.xml.bz2")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    by_id = {r["id"]: r for r in data["resources"]}
+    assert by_id["vm-webdev"] == {"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None}
+    assert by_id["clvm:0"]["verdict"] == "stop"
+    assert by_id["clvm:0"]["reason"] == "node availability"
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"BZh91AY&SY garbage", "corrupt compressed file"),
+        (b"<cib><confi", "not XML"),
+        (b"<transition_graph/>", "not a CIB"),
+        (b"", "not XML"),
+    ],
+)
+def test_bad_inputs_are_clear_errors(tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "pe-input-7.bz2"
+    bad.write_bytes(content)
+    assert main(["replay", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(bad) in err
+    assert "Traceback" not in err
+    with pytest.raises(InputError):
+        replay.replay([bad])
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(tmp_path / "nope.bz2")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
