@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import backends, rundir, scenario
+from . import backends, release, rundir, scenario
 from .errors import HarnessError
 from .triggers import KINDS
 
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the evidence of every case in DIR")
     p.add_argument("--jobs", type=int, help="parallel cases on the simulate tier (default: CPU count)")
+    p.add_argument("--release", action="append", metavar="NAME",
+                   help="Debian release whose Pacemaker answers: host (default), bookworm, trixie; twice for a side-by-side table")
     p.add_argument("--record", action="store_true", help="write the measured verdicts into each scenario file's 'measured:' block")
     p.set_defaults(func=cmd_run)
 
@@ -126,18 +128,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not cases:
         raise HarnessError("no case matches the given --style/--trigger filters")
     backend_cls = backends.get(args.tier)
-    backend_cls.sanity_check()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    version = pacemaker_version()
     started = time.monotonic()
-    results = []
-    with backend_cls(workdir) as backend:
-        if not args.json:
-            print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
-        for nodes in sorted({s.nodes for s in scenarios}):
-            backend.up(nodes)
-            results += engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], workdir, version, jobs=args.jobs)
+    results: list[engine.CaseResult] = []
+    by_release: dict[str, list[engine.CaseResult]] = {}
+    for name in args.release or ["host"]:
+        release.activate(release.ensure(name, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+        backend_cls.sanity_check()
+        version = pacemaker_version()
+        label = release.active().label
+        reldir = workdir / label if args.release and len(args.release) > 1 else workdir
+        reldir.mkdir(parents=True, exist_ok=True)
+        with backend_cls(reldir) as backend:
+            if not args.json:
+                print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
+            for nodes in sorted({s.nodes for s in scenarios}):
+                backend.up(nodes)
+                chunk = engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], reldir, version, jobs=args.jobs)
+                by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
+                results += chunk
     failing = [r for r in results if not r.passed]
     if args.record:
         from . import record
@@ -152,10 +162,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 render_evidence(result.observation)
     elapsed = time.monotonic() - started
     if args.json:
-        print(json.dumps({"tier": args.tier, "pacemaker": str(version), "seconds": round(elapsed, 3),
+        print(json.dumps({"tier": args.tier, "seconds": round(elapsed, 3),
                           "cases": [r.as_json() for r in results]}, indent=2))
     else:
-        print(report.run_table(results))
+        if len(by_release) > 1:
+            print(report.side_by_side(by_release))
+        else:
+            print(report.run_table(results))
         print(report.run_footer(results))
         kept = f"; evidence in {workdir}" if args.keep else (f"; evidence of the failing cases kept in {workdir}" if failing else "")
         print(f"{len(results)} cases in {elapsed:.1f} s{kept}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import cib as cibmod
+from . import release
 from .backends.base import Backend, Observation, Settled
 from .errors import HarnessError, InputError
 from .outcome import Verdict
@@ -50,6 +51,7 @@ class CaseResult:
     seconds: float = 0.0
     unknown_agents: list[str] = field(default_factory=list)
     stand_ins: list[str] = field(default_factory=list)
+    release: str = ""
     skipped: str | None = None  # why the case cannot run here (e.g. the style needs a newer Pacemaker)
 
     @property
@@ -68,7 +70,7 @@ class CaseResult:
 
     def explain(self) -> str:
         """What went wrong, in the words an administrator needs: path, reason, evidence."""
-        lines = [f"{self.case.full_id} on the {self.tier} tier (Pacemaker {self.version})"]
+        lines = [f"{self.case.full_id} on the {self.tier} tier ({self.release}, Pacemaker {self.version})"]
         if self.trigger:
             lines.append(f"  trigger: {self.trigger.describe()}")
         if self.error:
@@ -104,6 +106,7 @@ class CaseResult:
             "style": self.case.style,
             "trigger": self.case.trigger.name,
             "tier": self.tier,
+            "release": self.release,
             "pacemaker": str(self.version),
             "status": self.status,
             "error": self.error,
@@ -187,7 +190,7 @@ def _within(settled: Settled, primitive: str, container: str) -> bool:
 def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> CaseResult:
     started = time.monotonic()
     scenario = case.scenario
-    result = CaseResult(case, backend.name, version, None, None, casedir=casedir)
+    result = CaseResult(case, backend.name, version, None, None, casedir=casedir, release=release.active().label)
     style = STYLES.get(case.style)
     if style and style.pacemaker and not in_range(version, style.pacemaker):
         result.skipped = f"style {style.name} needs Pacemaker {style.pacemaker}, this is {version}"

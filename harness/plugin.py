@@ -20,15 +20,17 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import backends, engine
+from . import backends, engine, release
 from . import scenario as scenario_mod
 from .errors import BackendUnavailable, HarnessError
 from .triggers import KINDS, Trigger
 
 TIER_HELP = "tier that answers the scenarios: simulate (crm_simulate), local (namespaces), nested (Vagrant + Xen)"
 SHIPPED_HELP = "also collect the scenarios shipped with migration-harness"
+RELEASE_HELP = "Debian release whose Pacemaker answers: host (default), bookworm, trixie"
 ARTIFACTS_HELP = "directory for the evidence of each migration test (default: pytest's temporary directory)"
 ENV_TIER = "MIGRATION_HARNESS_TIER"
+ENV_RELEASE = "MIGRATION_HARNESS_RELEASE"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tier", action="store", default=None, help=TIER_HELP + f" (env {ENV_TIER})")
     group.addoption("--shipped-scenarios", action="store_true", default=None, help=SHIPPED_HELP)
     group.addoption("--migration-artifacts", action="store", default=None, help=ARTIFACTS_HELP)
+    group.addoption("--release", action="store", default=None, help=RELEASE_HELP + f" (env {ENV_RELEASE})")
+    parser.addini("migration_release", RELEASE_HELP, default=None)
     parser.addini("migration_tier", TIER_HELP, default=None)
     parser.addini("migration_shipped_scenarios", SHIPPED_HELP, type="bool", default=False)
     parser.addini("migration_artifacts", ARTIFACTS_HELP, default=None)
@@ -54,6 +58,10 @@ def effective_tier(config: pytest.Config) -> str:
     return str(tier)
 
 
+def effective_release(config: pytest.Config) -> str:
+    return str(config.getoption("--release") or os.environ.get(ENV_RELEASE) or config.getini("migration_release") or "host")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "migration: a live-migration verdict of a scenario (style x trigger)")
     config.addinivalue_line("markers", "tier(name): needs the given tier; skipped with the reason where it cannot run")
@@ -69,7 +77,10 @@ def pytest_report_header(config: pytest.Config) -> str:
         backends.get(tier).sanity_check()
         from .version import pacemaker_version
 
-        return f"migration-harness: tier {tier}, Pacemaker {pacemaker_version()}"
+        name = effective_release(config)
+        if name not in {"host", release.active().name}:
+            return f"migration-harness: tier {tier}, release {name} (its tools are prepared on first use)"
+        return f"migration-harness: tier {tier}, release {release.active().label}, Pacemaker {pacemaker_version()}"
     except HarnessError as exc:
         return f"migration-harness: tier {tier} cannot run here: {exc.message}"
 
@@ -174,6 +185,7 @@ class _SessionState:
         if self._backend is None:
             cls = backends.get(self.tier)
             try:
+                release.activate(release.ensure(effective_release(self.config)))
                 cls.sanity_check()
             except BackendUnavailable as exc:
                 self._unavailable = f"tier {self.tier} cannot run here: {exc}"

@@ -36,6 +36,25 @@ def run_table(results: Sequence[CaseResult]) -> str:
     return table(rows, ["scenario", "style", "trigger", "verdict", "expected", "result"])
 
 
+def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:
+    """One row per case, one verdict column per release, and whether the upgrade changes it."""
+    labels = list(by_release)
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    for label, results in by_release.items():
+        for result in results:
+            key = (result.case.scenario.name, result.case.style, result.case.trigger.name)
+            verdict, _ = verdict_cell(result)
+            path = tuple((c.verdict.verdict, c.verdict.from_node, c.verdict.to_node) for c in result.checks)
+            cells.setdefault(key, {})[label] = (f"{verdict} [{result.status}]", path)
+    rows = []
+    for key, by_label in cells.items():
+        values = [by_label.get(label, ("-", None)) for label in labels]
+        # A changed reason text alone is not a changed path.
+        changed = len({path for _, path in values}) > 1
+        rows.append([*key, *(text for text, _ in values), "CHANGED" if changed else ""])
+    return table(rows, ["scenario", "style", "trigger", *labels, "upgrade"])
+
+
 def run_footer(results: Sequence[CaseResult]) -> str:
     lines = []
     passed = sum(r.passed for r in results)

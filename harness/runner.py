@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from . import release
 from .errors import CommandFailed, ToolMissing
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ PACKAGES = {
     "qemu-system-x86_64": "qemu-system-x86",
     "mmdebstrap": "mmdebstrap",
     "qemu-img": "qemu-utils",
+    "bwrap": "bubblewrap",
     "sfdisk": "fdisk",
     "losetup": "mount",
     "mkfs.ext4": "e2fsprogs",
@@ -91,7 +93,12 @@ def run(
     With ``check`` a non-zero exit raises CommandFailed carrying argv, rc and output.
     """
     args = [str(a) for a in argv]
-    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    inside = release.tool_path(args[0])
+    if inside is not None:
+        args = release.wrap([inside, *args[1:]], env)
+        args[0] = which("bwrap")
+    else:
+        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
@@ -135,7 +142,12 @@ def stream(
     The Result's stdout holds the whole output; a failure raises CommandFailed with its tail.
     """
     args = [str(a) for a in argv]
-    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    inside = release.tool_path(args[0])
+    if inside is not None:
+        args = release.wrap([inside, *args[1:]], env)
+        args[0] = which("bwrap")
+    else:
+        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
@@ -188,7 +200,12 @@ def spawn(
     program down by PID in order, instead of the kernel killing daemons half-way.
     """
     args = [str(a) for a in argv]
-    args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    inside = release.tool_path(args[0])
+    if inside is not None:
+        args = release.wrap([inside, *args[1:]], env)
+        args[0] = which("bwrap")
+    else:
+        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)

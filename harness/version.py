@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import HarnessError
 from .runner import run
@@ -19,6 +19,7 @@ _COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<|=)?\s*(\d+(?:\.\d+)*)\s*$")
 @dataclass(frozen=True, order=True)
 class Version:
     parts: tuple[int, ...]
+    text: str = field(default="", compare=False)
 
     @classmethod
     def parse(cls, text: str) -> "Version":
@@ -28,10 +29,10 @@ class Version:
         parts = tuple(int(p) for p in match.group(0).split("."))
         while len(parts) > 1 and parts[-1] == 0:
             parts = parts[:-1]
-        return cls(parts)
+        return cls(parts, match.group(0))
 
     def __str__(self) -> str:
-        return ".".join(str(p) for p in self.parts)
+        return self.text or ".".join(str(p) for p in self.parts)
 
 
 def check_range(spec: str) -> None:
@@ -63,9 +64,15 @@ def in_range(version: Version, spec: str) -> bool:
     return True
 
 
-@functools.cache
 def pacemaker_version() -> Version:
-    """The version of the installed Pacemaker tools (``crm_simulate --version``)."""
+    """The version of the active release's Pacemaker tools (``crm_simulate --version``)."""
+    from . import release
+
+    return _pacemaker_version(release.active().name)
+
+
+@functools.cache
+def _pacemaker_version(release_name: str) -> Version:
     out = run(["crm_simulate", "--version"], check=False).stdout
     match = re.search(r"Pacemaker\s+(\d+(?:\.\d+)*)", out)
     if not match:

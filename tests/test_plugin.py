@@ -26,7 +26,7 @@ def test_scenario_files_become_marked_items(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("scenarios", "mine.yaml").write_text(SCENARIO.format(verdict="migrate"))
     result = pytester.runpytest("-m", "migration", "-v", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(
-        ["migration-harness: tier simulate, Pacemaker *", "*mine[[]as-written-move[]] PASSED*", "*mine[[]as-written-crash[]] PASSED*"]
+        ["migration-harness: tier simulate, release bookworm, Pacemaker *", "*mine[[]as-written-move[]] PASSED*", "*mine[[]as-written-crash[]] PASSED*"]
     )
     assert result.ret == 0
 
@@ -38,7 +38,7 @@ def test_mismatch_explains_path_reason_and_evidence(pytester: pytest.Pytester) -
     result = pytester.runpytest("-m", "migration", "--migration-artifacts", str(artifacts), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*mine[[]as-written-move[]] on the simulate tier (Pacemaker *)",
+        "*mine[[]as-written-move[]] on the simulate tier (bookworm, Pacemaker *)",
         "*trigger: crm resource move vm1 node2",
         "*MISMATCH: vm1: migrate node1 -> node2; expected move",
         "*operations: vm1 migrate_to on node1, vm1 migrate_from on node2, vm1 stop on node1",

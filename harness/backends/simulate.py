@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .. import cib as cibmod
-from .. import cache, crmsh, simulator
+from .. import cache, crmsh, release, simulator
 from ..errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ..outcome import active_resources
 from ..runner import run, which
@@ -43,12 +43,13 @@ class SimulateBackend(Backend):
     def sanity_check(cls) -> None:
         try:
             for tool in ("crm_simulate", "crm_resource", "crm_attribute", "cibadmin"):
-                which(tool)
+                if release.tool_path(tool) is None:
+                    which(tool)
         except ToolMissing as exc:
             raise BackendUnavailable(str(exc.message), hint=exc.hint) from None
 
     def describe(self) -> str:
-        return f"simulate (crm_simulate, Pacemaker {pacemaker_version()})"
+        return f"simulate (crm_simulate, Pacemaker {pacemaker_version()}, release {release.active().label})"
 
     def up(self, nodes: int) -> None:
         self.nodes = cibmod.node_names(nodes)
@@ -83,8 +84,7 @@ class SimulateBackend(Backend):
             (styledir / "configuration.crm").write_text(text)
             # crmsh costs about a second per load; its result depends only on these inputs.
             digest = cache.key(
-                configured.read_text(), text, cache.tool_identity(which("crm")),
-                cache.tool_identity(which("crm_simulate")),
+                configured.read_text(), text, release.identity("crm"), release.identity("crm_simulate")
             )
             hit = cache.get("crm-load", digest, configured)
             if hit is not None:

@@ -1,0 +1,162 @@
+"""Debian releases as a parameter: run Pacemaker's tools of another release than the host's.
+
+The distro-upgrade question ("do my verdicts change from Debian 12 to Debian 13?") needs the
+other release's scheduler and crmsh. ``ensure("trixie")`` builds (once, cached outside the clone,
+keyed by a hash of its inputs) a root filesystem of that release with mmdebstrap from the Debian
+archive, and while it is active every Pacemaker and crmsh command runs inside it with bubblewrap,
+the files it reads and writes bound at the same paths. ``host`` (or the host's own codename) uses
+the host's tools.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from . import cache
+from .errors import HarnessError, InputError
+
+# The Debian release each name stands for, and what the simulate tier needs from it.
+RELEASES = {
+    "bookworm": "Debian 12 (Pacemaker 2.1.5, Xen 4.17)",
+    "trixie": "Debian 13 (Pacemaker 3.0.0, Xen 4.20)",
+}
+PACKAGES = ["pacemaker-cli-utils", "crmsh", "resource-agents", "pacemaker-resource-agents"]
+# Programs that come from the release (everything else, such as dot, runs on the host).
+RELEASE_TOOLS = frozenset({"crm_simulate", "crm_resource", "crm_attribute", "cibadmin", "crm_verify", "crm", "crm_mon"})
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    rootfs: Path | None  # None: the host's own tools
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+def host_codename() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "host"
+
+
+_active = Release(host_codename(), None)
+
+
+def active() -> Release:
+    return _active
+
+
+def activate(release: Release) -> None:
+    global _active
+    _active = release
+
+
+def mirror() -> str:
+    """The Debian archive this machine's apt uses (deb.debian.org if it says nothing)."""
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    try:
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:") and "security" not in line:
+                return line.split()[1]
+    except OSError:
+        pass
+    return "http://deb.debian.org/debian"
+
+
+def ensure(name: str, progress: Callable[[str], None] = print) -> Release:
+    """The release called ``name``, building its root filesystem on first use."""
+    if name in {"host", host_codename()}:
+        return Release(name if name != "host" else host_codename(), None)
+    if name not in RELEASES:
+        raise InputError(f"unknown release '{name}'", hint="releases: host, " + ", ".join(RELEASES))
+    base = cache.root() or Path("/var/tmp/migration-harness-nocache")
+    digest = cache.key("release-rootfs", name, PACKAGES, mirror(), Path(__file__).read_text())
+    rootfs = base / "releases" / f"{name}-{digest[:12]}" / "rootfs"
+    if (rootfs / "usr" / "sbin" / "crm_simulate").exists():
+        return Release(name, rootfs)
+    _build(name, rootfs, progress)
+    return Release(name, rootfs)
+
+
+def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
+    from .runner import run
+
+    staging = rootfs.parent / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tarball = staging / "rootfs.tar"
+    started = time.monotonic()
+    progress(f"release {name}: building its Pacemaker tools with mmdebstrap from {mirror()} (about 2 minutes, once)")
+    try:
+        run(
+            ["mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
+            timeout=1800,
+            what=f"build the {name} root filesystem",
+            hint="mmdebstrap needs the Debian archive; see the output above",
+        )
+        target = staging / "rootfs"
+        target.mkdir()
+        with tarfile.open(tarball) as tar:
+            tar.extractall(target, filter="fully_trusted")
+        tarball.unlink()
+        target.rename(rootfs)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress(f"release {name}: ready in {time.monotonic() - started:.0f} s at {rootfs}")
+
+
+def tool_path(tool: str) -> str | None:
+    """Where the active release has ``tool`` (a path inside its root), or None to use the host's."""
+    rootfs = _active.rootfs
+    if rootfs is None or tool not in RELEASE_TOOLS:
+        return None
+    for directory in ("usr/sbin", "usr/bin", "sbin", "bin"):
+        if (rootfs / directory / tool).exists():
+            return f"/{directory}/{tool}"
+    raise HarnessError(f"release {_active.name} has no '{tool}' in {rootfs}", hint=f"remove {rootfs.parent} to rebuild it")
+
+
+def identity(tool: str) -> str:
+    """Changes when the active release's ``tool`` changes (for cache keys)."""
+    from .runner import which
+
+    inside = tool_path(tool)
+    if inside is not None and _active.rootfs is not None:
+        return f"{_active.name}:" + cache.tool_identity(str(_active.rootfs) + inside)
+    return cache.tool_identity(which(tool))
+
+
+def wrap(argv: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
+    """bwrap argv that runs ``argv`` inside the active release, with the paths it uses bound."""
+    assert _active.rootfs is not None
+    binds: set[str] = set()
+    for value in [*argv[1:], *(env or {}).values()]:
+        for piece in str(value).split("="):
+            if piece.startswith("/") and not piece.startswith(("/usr", "/proc", "/dev")):
+                path = Path(piece)
+                directory = path if path.is_dir() else path.parent
+                if directory.exists():
+                    binds.add(str(directory))
+    binds.add(tempfile_dir())
+    prefix = ["bwrap", "--bind", str(_active.rootfs), "/", "--proc", "/proc", "--dev", "/dev"]
+    for directory in sorted(binds):
+        prefix += ["--bind", directory, directory]
+    return prefix + ["--chdir", os.getcwd() if os.getcwd() in binds else "/", *argv]
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
