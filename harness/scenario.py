@@ -140,11 +140,14 @@ def find(names: list[str]) -> list[Path]:
         elif name in by_name:
             found.append(by_name[name])
         else:
-            match = [p for p in shipped() if _peek_name(p) == name]
+            names = {p: _peek_name(p) for p in shipped()}
+            match = [p for p, n in names.items() if n == name]
             if not match:
+                unreadable = [p.name for p, n in names.items() if n is None]
                 raise InputError(
-                    f"no scenario file or shipped scenario called '{name}'",
-                    hint="shipped: " + ", ".join(sorted(by_name)),
+                    f"no scenario file or shipped scenario called '{name}'"
+                    + (f" (unreadable shipped files: {', '.join(unreadable)})" if unreadable else ""),
+                    hint="shipped: " + ", ".join(sorted(n or p.stem for p, n in names.items())),
                 )
             found.extend(match)
     return found
