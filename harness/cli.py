@@ -115,9 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import engine, report
-    from .version import pacemaker_version
-
     scenarios = [scenario.load(p) for p in scenario.find(args.scenarios)]
     cases = [
         c
@@ -131,6 +128,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    try:
+        results, by_release = _run_releases(args, backend_cls, cases, scenarios, workdir)
+    except BaseException:
+        # Interrupted or failed: the run's files go with it unless the user asked to keep them.
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return _report_run(args, results, by_release, workdir, started)
+
+
+def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore[no-untyped-def]
+    from . import engine
+    from .version import pacemaker_version
+
     results: list[engine.CaseResult] = []
     by_release: dict[str, list[engine.CaseResult]] = {}
     for name in args.release or ["host"]:
@@ -148,6 +161,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 chunk = engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], reldir, version, jobs=args.jobs)
                 by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
                 results += chunk
+    return results, by_release
+
+
+def _report_run(args, results, by_release, workdir, started):  # type: ignore[no-untyped-def]
+    from . import report
+
     failing = [r for r in results if not r.passed]
     if args.record:
         from . import record

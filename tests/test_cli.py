@@ -95,3 +95,24 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "run", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGINT in the middle of a run: exit 130, a short message, no file left in the temp directory."""
+    import os
+    import signal
+    import time
+
+    exe = Path(sys.executable).with_name("migration-harness")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "MIGRATION_HARNESS_CACHE": "off"}
+    proc = subprocess.Popen([str(exe), "run", "seed-xen"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(scratch.glob("mh-run-*/settled/*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(scratch.iterdir()) == []
