@@ -1,0 +1,80 @@
+"""The guest's heartbeat: did the guest keep running through the move, and how long did it stop?
+
+The test domU prints ``MHB boot=<id> n=<counter> up=<seconds>`` on its console every period
+(provisioning/guest/init); each dom0's xenconsoled logs the console to a file. Reading the lines of
+every dom0 together: one boot id and a counter that never goes back mean an unbroken guest (a live
+migration); a new boot id means it was stopped and started. The downtime is the largest gap in
+the guest's own clock between consecutive beats, minus one period: no clock sync between dom0s is
+needed, the guest's clock travels with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_BEAT = re.compile(r"MHB boot=(?P<boot>[0-9a-f-]+) n=(?P<n>\d+) up=(?P<up>\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class Beat:
+    node: str
+    boot: str
+    n: int
+    up: float
+
+
+@dataclass
+class GuestEvidence:
+    boots: list[str]  # boot ids in the order they were seen
+    unbroken: bool  # one boot, counter never went back: the guest kept running
+    downtime: float | None  # seconds, largest gap in the guest's clock minus one period
+    worst_gap_at: float | None  # guest uptime at which the largest gap started
+    nodes: list[str]  # nodes the guest ran on, in order
+    beats: int
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.beats:
+            return "no heartbeat seen"
+        if self.unbroken:
+            return f"guest kept running on {' -> '.join(self.nodes)}, downtime {self.downtime * 1000:.0f} ms" if self.downtime is not None else "guest kept running"
+        return f"guest rebooted: {len(self.boots)} boots ({', '.join(b[:8] for b in self.boots)}) on {' -> '.join(self.nodes)}"
+
+
+def parse(text: str, node: str) -> list[Beat]:
+    beats = []
+    for match in _BEAT.finditer(text):
+        beats.append(Beat(node, match["boot"], int(match["n"]), float(match["up"])))
+    return beats
+
+
+def analyse(beats: list[Beat], period: float) -> GuestEvidence:
+    """Beats of every node, in any order; ``period`` is the guest's heartbeat period in seconds."""
+    if not beats:
+        return GuestEvidence([], False, None, None, [], 0, ["no heartbeat line in any console log"])
+    boots: list[str] = []
+    for beat in beats:  # in the order the consoles were read: source node first
+        if beat.boot not in boots:
+            boots.append(beat.boot)
+    # The same beat can be logged by two consoles around a migration: keep one of each.
+    unique = sorted({(b.boot, b.n): b for b in beats}.values(), key=lambda b: (boots.index(b.boot), b.n))
+    nodes: list[str] = []
+    for beat in unique:
+        if not nodes or nodes[-1] != beat.node:
+            nodes.append(beat.node)
+    notes: list[str] = []
+    worst, worst_at, went_back = 0.0, None, False
+    for previous, current in zip(unique, unique[1:]):
+        if previous.boot != current.boot:
+            continue
+        if current.up < previous.up:
+            went_back = True
+            notes.append(f"guest clock went back at beat {current.n} on {current.node}")
+        # Time beyond the heartbeat's own cadence: the guest was not running.
+        extra = current.up - previous.up - period * (current.n - previous.n)
+        if extra > worst:
+            worst, worst_at = extra, previous.up
+    unbroken = len(boots) == 1 and not went_back
+    downtime = worst if len(unique) > 1 else None
+    return GuestEvidence(boots, unbroken, downtime, worst_at, nodes, len(unique), notes)

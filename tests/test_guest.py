@@ -1,0 +1,75 @@
+"""Guest evidence: heartbeat analysis, xl list parsing, double-run detection, the picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.guest import heartbeat, picture, xl
+
+BOOT_A = "0b6d3f1e-8f3a-4c39-9d59-1f0c6f1d2a01"
+BOOT_B = "7c1e2d3f-0000-4c39-9d59-1f0c6f1d2a02"
+
+
+def console(boot: str, first: int, last: int, start: float, period: float = 0.1, pause_after: int | None = None, pause: float = 0.0) -> str:
+    lines, up = [f"MHB-START boot={boot} period={period} dirty=0"], start
+    for n in range(first, last + 1):
+        lines.append(f"MHB boot={boot} n={n} up={up:.2f}")
+        up += period + 0.002 + (pause if n == pause_after else 0.0)
+    return "\n".join(lines) + "\n"
+
+
+def test_live_migration_is_one_boot_with_a_short_gap() -> None:
+    # Source logs beats 0..50, the target 51..100; the guest paused 0.35 s between 50 and 51.
+    whole = console(BOOT_A, 0, 100, 5.0, pause_after=50, pause=0.35)
+    source = "\n".join(line for line in whole.splitlines() if " n=" not in line or int(line.split(" n=")[1].split()[0]) <= 50)
+    target = "\n".join(line for line in whole.splitlines() if " n=" in line and int(line.split(" n=")[1].split()[0]) >= 50)
+    beats = heartbeat.parse(source, "node1") + heartbeat.parse(target, "node2")
+    evidence = heartbeat.analyse(beats, 0.1)
+    assert evidence.unbroken and evidence.boots == [BOOT_A]
+    assert evidence.nodes == ["node1", "node2"]
+    assert evidence.beats == 101  # beat 50 logged by both consoles counts once
+    assert evidence.downtime is not None and 0.34 < evidence.downtime < 0.36
+    assert "downtime 35" in evidence.describe()
+
+
+def test_stop_start_is_a_new_boot() -> None:
+    beats = heartbeat.parse(console(BOOT_A, 0, 40, 5.0), "node1") + heartbeat.parse(console(BOOT_B, 0, 30, 3.0), "node2")
+    evidence = heartbeat.analyse(beats, 0.1)
+    assert not evidence.unbroken
+    assert evidence.boots == [BOOT_A, BOOT_B]
+    assert evidence.describe().startswith("guest rebooted: 2 boots")
+
+
+def test_no_heartbeat() -> None:
+    evidence = heartbeat.analyse(heartbeat.parse("Xen console noise\n", "node1"), 0.1)
+    assert not evidence.unbroken and evidence.describe() == "no heartbeat seen"
+
+
+XL_SOURCE = """\
+Name                                        ID   Mem VCPUs\tState\tTime(s)
+Domain-0                                     0   512     1     r-----      41.9
+guest--migratedaway                          3   128     1     --ps-d       2.1
+"""
+XL_TARGET = """\
+Name                                        ID   Mem VCPUs\tState\tTime(s)
+Domain-0                                     0   512     1     r-----      39.0
+guest                                        5   128     1     -b----       0.3
+"""
+
+
+def test_xl_list_and_double_runs() -> None:
+    domains = xl.parse_list(XL_TARGET)
+    assert [(d.name, d.id, d.state, d.running) for d in domains] == [("Domain-0", 0, "r-----", True), ("guest", 5, "-b----", True)]
+    history = xl.DomainHistory("guest")
+    history.add(0.0, {"node1": XL_TARGET.replace("guest  ", "guest  "), "node2": XL_SOURCE.replace("guest--migratedaway", "nothing")})
+    history.add(1.0, {"node1": XL_SOURCE, "node2": XL_TARGET})
+    assert history.double_runs() == []
+    assert history.placement() == [(0.0, "node1"), (1.0, "node2")]
+    history.add(2.0, {"node1": XL_TARGET, "node2": XL_TARGET})
+    assert history.double_runs() == [(2.0, ["node1", "node2"])]
+
+
+def test_picture_marks_reboots(tmp_path: Path) -> None:
+    beats = heartbeat.parse(console(BOOT_A, 0, 20, 5.0, pause_after=10, pause=0.5), "node1") + heartbeat.parse(console(BOOT_B, 0, 10, 2.0), "node2")
+    svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "hb.svg", "seed-xen[order-only-move]").read_text()
+    assert svg.startswith("<svg") and "reboot" in svg and svg.count("<circle") == 30  # 20 intervals of the first boot, 10 of the second
