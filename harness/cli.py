@@ -272,7 +272,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    argv = list(args.argv)
+    # `exec node1 --run DIR -- CMD`: options before the `--` are ours, not the command's.
+    if "--" in argv:
+        ours, argv = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+        if ours[:1] == ["--run"] and len(ours) == 2:
+            args.run = Path(ours[1])
+        elif ours:
+            raise HarnessError(f"exec: unexpected {' '.join(ours)} before --", hint="migration-harness exec [--run DIR] node1 -- crm_mon -1")
     if not argv:
         raise HarnessError("exec needs a command after --", hint="migration-harness exec node1 -- crm_mon -1")
     return _attach(args).exec(args.node, argv)
@@ -288,9 +295,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     removed: list[str] = []
     for run in rundir.all_runs():
-        if run.data.get("owner") is not None and run.owner_alive():
-            continue
-        if run.data.get("owner") is None and run.data.get("kept", True) and not _dead(run):
+        if not _dead(run):
             continue
         tier = run.data.get("tier", "")
         if tier in backends.LABS:
@@ -302,10 +307,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _dead(run: rundir.RunDir) -> bool:
-    """A run left up by `up` (no owner) is dead when its recorded processes are gone."""
+    """Dead: its owner process is gone; or, for a cluster left up by `up` (no owner), every process
+    it recorded is gone. A run that records neither is being created: not dead."""
     import os
 
-    for pid in run.data.get("pids", []):
+    if run.data.get("owner") is not None:
+        return not run.owner_alive()
+    pids = run.data.get("pids") or []
+    if not pids:
+        return False
+    for pid in pids:
         try:
             os.kill(int(pid), 0)
             return False

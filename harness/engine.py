@@ -122,7 +122,8 @@ class CaseResult:
 
 def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
     """Fill in the trigger's names from the settled cluster: the VM's node, the move target."""
-    vm = trigger.resource if trigger.kind in {"move", "ban"} and trigger.resource else scenario.resources[0]
+    moves = {"move", "ban", "migrate-fail", "migrate-slow"}
+    vm = trigger.resource if trigger.kind in moves and trigger.resource else scenario.resources[0]
     known = cibmod.resource_ids(settled.cib)
     if vm not in known:
         raise InputError(
@@ -142,7 +143,7 @@ def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
         raise InputError(f"trigger '{trigger.kind}' names unknown node '{trigger.node}'", path=scenario.path)
     node: str | None
     resource: str | None = None
-    if trigger.kind == "move":
+    if trigger.kind in {"move", "migrate-fail", "migrate-slow"}:
         node = trigger.node or others[0]
     elif trigger.kind == "none":
         node = None

@@ -22,7 +22,8 @@ from . import simulator
 from .errors import HarnessError, InputError
 from .outcome import Outcome
 
-_INPUT_NAME = re.compile(r"^pe-(input|warn|error)-(\d+)(\.bz2|\.gz|\.xml)?$")
+# pe-input-12.bz2, also with a prefix as crm_report and the harness's evidence name them
+_INPUT_NAME = re.compile(r"(?:^|[-_.])pe-(input|warn|error)-(\d+)(\.bz2|\.gz|\.xml)?$")
 _VM_AGENTS = {"Xen", "VirtualDomain", "xen", "vm"}
 
 
@@ -31,11 +32,13 @@ class Replayed:
     path: Path
     outcome: Outcome
     vms: list[str]  # migratable resources (allow-migrate, or a VM agent)
+    cib_version: tuple[int, int, int] = (0, 0, 0)  # admin_epoch, epoch, num_updates
 
     @property
-    def sequence(self) -> tuple[int, str]:
-        match = _INPUT_NAME.match(self.path.name)
-        return (int(match.group(2)), self.path.name) if match else (-1, self.path.name)
+    def sequence(self) -> tuple[tuple[int, int, int], tuple[int, str]]:
+        """Chronological: the CIB version a scheduler input was computed from, then its number
+        (pe-input-N and pe-error-M are numbered separately, so numbers alone do not order them)."""
+        return (self.cib_version, _order(self.path))
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -44,7 +47,7 @@ def expand(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             inside = sorted(
-                (p for p in path.iterdir() if p.is_file() and (_INPUT_NAME.match(p.name) or p.suffix in {".xml", ".bz2", ".gz"})),
+                (p for p in path.iterdir() if p.is_file() and (_INPUT_NAME.search(p.name) or p.suffix in {".xml", ".bz2", ".gz"})),
                 key=lambda p: _order(p),
             )
             if not inside:
@@ -58,7 +61,7 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def _order(path: Path) -> tuple[int, str]:
-    match = _INPUT_NAME.match(path.name)
+    match = _INPUT_NAME.search(path.name)
     return (int(match.group(2)), path.name) if match else (1 << 30, path.name)
 
 
@@ -72,7 +75,15 @@ def replay_one(path: Path, workdir: Path) -> Replayed:
     except HarnessError as exc:
         raise InputError(f"the scheduler cannot process this input: {exc.message}", path=path) from None
     vms = [p.id for p in cibmod.primitives(root) if p.allow_migrate or p.type in _VM_AGENTS]
-    return Replayed(path, sim.outcome(), vms)
+    version = tuple(_int(root.get(name)) for name in ("admin_epoch", "epoch", "num_updates"))
+    return Replayed(path, sim.outcome(), vms, version)  # type: ignore[arg-type]
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 def replay(

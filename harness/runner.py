@@ -38,7 +38,6 @@ PACKAGES = {
     "ip": "iproute2",
     "unshare": "util-linux",
     "nsenter": "util-linux",
-    "corosync-cmapctl": "corosync",
     "vagrant": "vagrant vagrant-libvirt",
     "virsh": "libvirt-clients",
     "libvirtd": "libvirt-daemon-system",

@@ -17,7 +17,7 @@ import yaml
 from . import styles as st
 from .errors import InputError
 from .outcome import VERDICTS
-from .triggers import KINDS, Trigger
+from .triggers import KINDS, PLAIN, Trigger
 from .version import Version, check_range, in_range
 
 _TOP_KEYS = {
@@ -297,7 +297,7 @@ class _Builder:
     def _triggers(self, resources_: list[str]) -> list[Trigger]:
         raw = self.data.get("triggers", "all")
         if raw == "all":
-            return [Trigger(kind) for kind in KINDS]
+            return [Trigger(kind) for kind in PLAIN]
         if not isinstance(raw, list) or not raw:
             raise self.fail("'triggers' is 'all' or a list such as [move, standby, crash]", "triggers")
         triggers = []

@@ -10,6 +10,13 @@ class TriggerKind:
     name: str
     description: str
     needs: str  # "resource", "node" or "" - what the trigger acts on
+    # Faults only a live cluster can show; the scheduler can only predict them as this trigger.
+    # Scenarios name faults explicitly: "triggers: all" means the plain triggers.
+    predicted_as: str | None = None
+
+    @property
+    def fault(self) -> bool:
+        return self.predicted_as is not None
 
 
 KINDS: dict[str, TriggerKind] = {
@@ -22,8 +29,13 @@ KINDS: dict[str, TriggerKind] = {
         TriggerKind("crash", "crash of the VM's node", "node"),
         TriggerKind("dependency-failure", "a clone instance the VM depends on fails on its node", "resource"),
         TriggerKind("none", "no change: replay the settled cluster", ""),
+        TriggerKind("migrate-fail", "move, and the agent's migrate_to fails (live tiers)", "resource", "move"),
+        TriggerKind("migrate-slow", "move, and the agent's migrate_to is slow (live tiers)", "resource", "move"),
+        TriggerKind("corosync-kill", "only corosync dies on the VM's node, no fencing (live tiers)", "node", "crash"),
+        TriggerKind("partition", "the VM's node loses its cluster link (live tiers)", "node", "crash"),
     )
 }
+PLAIN = [name for name, kind in KINDS.items() if not kind.fault]
 
 
 @dataclass(frozen=True)
@@ -67,4 +79,8 @@ class Resolved:
             "crash": f"crash of {self.node}",
             "dependency-failure": f"monitor of {self.resource} fails on {self.node}",
             "none": "no change",
+            "migrate-fail": f"crm resource move {self.vm} {self.node}, its migrate_to failing",
+            "migrate-slow": f"crm resource move {self.vm} {self.node}, its migrate_to slow",
+            "corosync-kill": f"SIGKILL of corosync only on {self.node}",
+            "partition": f"link of {self.node} down (network partition)",
         }[self.kind]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import replace
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ..outcome import active_resources
 from ..runner import run, which
 from ..scenario import Scenario
-from ..triggers import Resolved
+from ..triggers import KINDS, Resolved
 from ..version import pacemaker_version
 from .base import Backend, Observation, Settled
 
@@ -127,6 +128,15 @@ class SimulateBackend(Backend):
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> Observation:
         casedir.mkdir(parents=True, exist_ok=True)
+        fault = KINDS[trigger.kind].predicted_as
+        if fault is not None:
+            # The scheduler cannot see an agent failing or a link going down: it predicts the
+            # trigger the fault looks like, and says so.
+            observation = self.trigger(settled, replace(trigger, kind=fault), casedir)
+            observation.notes.append(
+                f"the scheduler cannot model '{trigger.kind}': this is its prediction for '{fault}'"
+            )
+            return observation
         before = casedir / "cib-before.xml"
         shutil.copyfile(settled.cib_path, before)
         triggered = casedir / "cib-trigger.xml"

@@ -7,9 +7,12 @@ ever created in the host's network namespace or under its /run/netns.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import HarnessError
 from ..runner import run, spawn
 from .procs import Proc
 
@@ -78,26 +81,20 @@ def _in(hub: Proc, argv: list[str]) -> None:
 
 
 def _wait_proc(pid: int) -> Proc:
-    import time
-
+    """The hub process, once unshare has made its namespace and exec'd ``sleep``."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
             proc = Proc.of(pid)
         except ProcessLookupError:
             break
-        # unshare has exec'd its program once its namespace is in place.
         if _exe(pid).endswith("sleep"):
             return proc
         time.sleep(0.01)
-    from ..errors import HarnessError
-
     raise HarnessError(f"the hub namespace process {pid} did not start (unshare --net failed?)")
 
 
 def _exe(pid: int) -> str:
-    import os
-
     try:
         return os.readlink(f"/proc/{pid}/exe")
     except OSError:

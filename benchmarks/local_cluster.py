@@ -1,0 +1,97 @@
+"""Benchmark of the local tier: formation time (2 and 3 nodes), and time per scenario with cluster
+reuse against re-forming the cluster for every scenario.
+
+    sudo /work/main/.venv/bin/python benchmarks/local_cluster.py [--rounds N] [--cases K]
+
+A "scenario" here is one case of the seed scenario (apply the configuration, trigger, settle,
+verdict). Prints one table; every cluster it starts is torn down, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import scenario as scenario_mod
+from harness.backends.local import LocalBackend
+from harness.engine import run_case
+from harness.errors import HarnessError
+from harness.local.cluster import LocalLab
+from harness.rundir import RunDir
+from harness.version import pacemaker_version
+
+SEED = "pacemaker-ml-2012-01-xen-live-migration"
+CASES = [("order-only", "move"), ("colocation-order", "standby"), ("order-only", "ban"), ("group", "move")]
+
+
+def formation(nodes: int, rounds: int) -> list[float]:
+    seconds = []
+    for _ in range(rounds):
+        run = RunDir.create("local")
+        started = time.monotonic()
+        lab = LocalLab.create(nodes, run)
+        seconds.append(time.monotonic() - started)
+        lab.down()
+    return seconds
+
+
+def scenarios(reuse: bool, count: int, workdir: Path) -> tuple[list[float], list[str]]:
+    seed = scenario_mod.load(scenario_mod.find([SEED])[0])
+    version = pacemaker_version()
+    picked = [next(c for c in seed.cases() if (c.style, c.trigger.name) == pair) for pair in CASES[:count]]
+    seconds, verdicts = [], []
+    backend = LocalBackend(workdir)
+    try:
+        backend.up(seed.nodes)
+        # Warm crmsh's configuration cache for every style once, outside the measurement, in both modes.
+        for case in picked:
+            backend.configure(seed, case.style, workdir / "warm")
+        for number, case in enumerate(picked):
+            if not reuse:
+                started = time.monotonic()
+                loaded = dict(backend._loaded)
+                backend.down()
+                backend.up(seed.nodes)
+                backend._loaded = loaded
+            else:
+                started = time.monotonic()
+            result = run_case(backend, case, workdir / f"{'reuse' if reuse else 'reform'}-{number}", version)
+            seconds.append(time.monotonic() - started)
+            verdicts.append(f"{case.id}: {result.checks[0].verdict.verdict if result.checks else result.error}")
+    finally:
+        backend.down()
+    return seconds, verdicts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="formations per node count")
+    parser.add_argument("--cases", type=int, default=len(CASES), help=f"scenario cases per mode (max {len(CASES)})")
+    args = parser.parse_args()
+    try:
+        LocalBackend.sanity_check()
+        rows = []
+        for nodes in (2, 3):
+            times = formation(nodes, args.rounds)
+            rows.append((f"formation, {nodes} nodes", times))
+        with tempfile.TemporaryDirectory(prefix="mh-bench-") as tmp:
+            reuse, verdicts = scenarios(True, args.cases, Path(tmp))
+            reform, _ = scenarios(False, args.cases, Path(tmp))
+        rows.append(("scenario with cluster reuse", reuse))
+        rows.append(("scenario re-forming the cluster", reform))
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'what':34} {'n':>3} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for label, times in rows:
+        print(f"{label:34} {len(times):3d} {statistics.median(times):9.2f} {min(times):7.2f} {max(times):7.2f}")
+    print("verdicts: " + "; ".join(verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Fixtures of the local-tier tests: one cluster per module, reused across its tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from harness.backends.local import LocalBackend
+from harness.errors import BackendUnavailable
+
+
+@pytest.fixture(scope="module")
+def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBackend]:
+    try:
+        LocalBackend.sanity_check()
+    except BackendUnavailable as exc:
+        pytest.skip(f"tier local cannot run here: {exc}")
+    backend = LocalBackend(Path(tmp_path_factory.mktemp("local")))
+    try:
+        yield backend
+    finally:
+        backend.down()

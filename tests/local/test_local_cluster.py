@@ -1,0 +1,202 @@
+"""The local tier on real daemons: formation, the seed scenario's verdicts, faults, and teardown.
+
+Each module reuses one cluster (``local_backend``); the teardown tests run their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import scenario as scenario_mod
+from harness.backends.local import LocalBackend, LocalObservation
+from harness.engine import resolve, run_case
+from harness.local.cluster import LocalLab
+from harness.rundir import RunDir
+from harness.triggers import Resolved, Trigger
+from harness.version import pacemaker_version
+
+from .helpers import host_links, processes_naming, recorded_alive
+
+pytestmark = pytest.mark.tier("local")
+SEED = "pacemaker-ml-2012-01-xen-live-migration"
+
+
+@pytest.fixture(scope="module")
+def seed() -> scenario_mod.Scenario:
+    return scenario_mod.load(scenario_mod.find([SEED])[0])
+
+
+def _fault(backend: LocalBackend, seed: scenario_mod.Scenario, style: str, kind: str, base: str,
+           casedir: Path) -> LocalObservation:
+    settled = backend.configure(seed, style, casedir)
+    resolved = resolve(Trigger(base), seed, settled)
+    observation = backend.trigger(settled, Resolved(kind, resolved.vm, resolved.vm_node, None, resolved.node), casedir)
+    assert isinstance(observation, LocalObservation)
+    return observation
+
+
+def test_formation_touches_nothing_on_the_host(local_backend: LocalBackend) -> None:
+    links = host_links()
+    local_backend.up(2)
+    lab = local_backend.lab
+    assert lab is not None
+    status = lab.status()
+    assert "Online: [ node1 node2 ]" in status
+    assert host_links() == links  # every link lives in the cluster's own namespaces
+    assert not any(lab.plan.cluster_name in name for name in os.listdir("/run/netns")) if os.path.isdir("/run/netns") else True
+    assert lab.exec("node2", ["hostname"]) == 0
+
+
+@pytest.mark.parametrize("style", ["order-only", "colocation-order"])
+@pytest.mark.parametrize("trigger", ["move", "standby"])
+def test_seed_scenario_migrates_with_stand_ins(local_backend: LocalBackend, seed: scenario_mod.Scenario,
+                                               style: str, trigger: str, tmp_path: Path) -> None:
+    case = next(c for c in seed.cases() if c.style == style and c.trigger.name == trigger)
+    result = run_case(local_backend, case, tmp_path, pacemaker_version())
+    assert result.passed, result.explain()
+    assert "ocf:lvm2:clvmd" in result.stand_ins and "ocf:heartbeat:Xen" in result.stand_ins
+    observation = result.observation
+    assert isinstance(observation, LocalObservation)
+    assert observation.prediction is not None and observation.prediction["vm-webdev"].verdict == "migrate"
+    ran = [(e.action, e.node) for e in observation.journal if e.resource == "vm-webdev" and e.action != "monitor"]
+    assert ran[:2] == [("migrate_to", "node1"), ("migrate_from", "node2")], ran
+    for name in ("journal", "cib-after", "pe-inputs", "node1-pacemaker-log", "node2-corosync-log"):
+        assert observation.evidence[name].exists(), name
+    assert list(observation.evidence["pe-inputs"].iterdir())
+
+
+def test_crash_gives_a_start_elsewhere(local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path) -> None:
+    case = next(c for c in seed.cases() if c.style == "order-only" and c.trigger.name == "crash")
+    result = run_case(local_backend, case, tmp_path, pacemaker_version())
+    assert result.passed, result.explain()
+    verdict = result.observation.outcome["vm-webdev"]  # type: ignore[union-attr]
+    assert verdict.verdict == "start" and verdict.to_node == "node2"
+    assert not any(e.action.startswith("migrate") for e in result.observation.journal)  # type: ignore[union-attr]
+
+
+def test_failed_migrate_to_recovers_by_stop_start(local_backend: LocalBackend, seed: scenario_mod.Scenario,
+                                                  tmp_path: Path) -> None:
+    observation = _fault(local_backend, seed, "order-only", "migrate-fail", "move", tmp_path)
+    verdict = observation.outcome["vm-webdev"]
+    assert verdict.verdict == "move" and (verdict.from_node, verdict.to_node) == ("node1", "node2")
+    assert any(e.action == "migrate_to" and e.rc != 0 for e in observation.journal)
+    assert any(n.startswith("DIVERGENCE vm-webdev") for n in observation.notes), observation.notes
+    assert not observation.double_active
+
+
+def test_corosync_only_death_is_detected_as_double_active(local_backend: LocalBackend, seed: scenario_mod.Scenario,
+                                                          tmp_path: Path) -> None:
+    observation = _fault(local_backend, seed, "order-only", "corosync-kill", "crash", tmp_path)
+    assert observation.double_active.get("vm-webdev") == ["node1", "node2"]
+    assert any(n.startswith("DOUBLE-ACTIVE: vm-webdev") for n in observation.notes)
+
+
+def test_partition_without_fencing_runs_the_vm_on_both_sides(local_backend: LocalBackend,
+                                                             seed: scenario_mod.Scenario, tmp_path: Path) -> None:
+    observation = _fault(local_backend, seed, "order-only", "partition", "crash", tmp_path)
+    assert observation.outcome["vm-webdev"].verdict == "start"
+    assert observation.double_active.get("vm-webdev") == ["node1", "node2"]
+
+
+def test_next_scenario_does_not_inherit_the_fault(local_backend: LocalBackend, seed: scenario_mod.Scenario,
+                                                 tmp_path: Path) -> None:
+    """After the corosync kill above, configure re-forms the broken node and the VM starts on node1 again."""
+    case = next(c for c in seed.cases() if c.style == "order-only" and c.trigger.name == "none")
+    result = run_case(local_backend, case, tmp_path, pacemaker_version())
+    assert result.passed, result.explain()
+    assert result.observation.outcome["vm-webdev"].to_node == "node1"  # type: ignore[union-attr]
+
+
+def test_three_nodes_crash_of_the_dc_starts_the_vm_elsewhere(seed: scenario_mod.Scenario, tmp_path: Path) -> None:
+    LocalBackend.sanity_check()
+    backend = LocalBackend(tmp_path)
+    try:
+        backend.up(3)
+        lab = backend.lab
+        assert lab is not None and "Online: [ node1 node2 node3 ]" in lab.status()
+        three = scenario_mod.Scenario(**{**seed.__dict__, "nodes": 3})
+        settled = backend.configure(three, "order-only", tmp_path / "case")
+        resolved = resolve(Trigger("crash"), three, settled)
+        observation = backend.trigger(settled, resolved, tmp_path / "case")
+        verdict = observation.outcome["vm-webdev"]
+        assert verdict.verdict == "start" and verdict.to_node in {"node2", "node3"}, observation.notes
+    finally:
+        backend.down()
+
+
+# -- teardown ----------------------------------------------------------------------------------------
+BRING_UP = """
+import sys
+from pathlib import Path
+from harness.rundir import RunDir
+from harness.local.cluster import LocalLab
+run = RunDir.create("local", Path(sys.argv[1]))
+print(run.path, flush=True)
+LocalLab.create(int(sys.argv[2]), run)
+print("formed", flush=True)
+import time
+time.sleep(600)
+"""
+
+
+def _spawn(base: Path, nodes: int = 2) -> tuple[subprocess.Popen[str], Path]:
+    proc = subprocess.Popen([sys.executable, "-c", BRING_UP, str(base), str(nodes)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, Path(proc.stdout.readline().strip())
+
+
+def _assert_nothing_left(run: Path, state: dict, links: set[str]) -> None:
+    assert recorded_alive(state) == []
+    assert processes_naming(run) == []
+    assert host_links() == links
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_sigint_during_bring_up_leaves_nothing(tmp_path: Path) -> None:
+    LocalBackend.sanity_check()
+    links = host_links()
+    proc, run = _spawn(tmp_path)
+    # Interrupt once the nodes exist (the state records them), before the cluster has formed.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = json.loads((run / "state.json").read_text())
+        if len(state.get("node_procs", {})) == 2:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the nodes never started")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) != 0
+    _assert_nothing_left(run, state, links)
+    assert not run.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_sigkill_of_the_owner_then_clean_leaves_nothing(tmp_path: Path) -> None:
+    LocalBackend.sanity_check()
+    links = host_links()
+    proc, run = _spawn(tmp_path)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "formed"
+    proc.kill()
+    proc.wait()
+    state = json.loads((run / "state.json").read_text())
+    assert recorded_alive(state), "the cluster should outlive its killed owner until clean"
+    removed = LocalLab.clean(RunDir.open(run))
+    assert any("init" in line for line in removed)
+    assert not run.exists()
+    _assert_nothing_left(run, state, links)
+
+
+def test_bad_node_count_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    run = RunDir.create("local", tmp_path)
+    with pytest.raises(Exception, match="2 or 3 nodes"):
+        LocalLab.create(5, run)
+    assert "node_procs" not in json.loads(run.state_file.read_text())
