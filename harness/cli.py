@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
     p.set_defaults(func=cmd_replay)
 
+    p = sub.add_parser("record", help="write the verdicts of a `run --json` output into the scenario files")
+    p.add_argument("results", type=Path, metavar="RESULTS.json")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files or shipped names (default: all shipped)")
+    p.set_defaults(func=cmd_record)
+
     p = sub.add_parser("list", help="shipped scenarios, styles and triggers")
     p.set_defaults(func=cmd_list)
 
@@ -171,8 +176,7 @@ def _report_run(args, results, by_release, workdir, started):  # type: ignore[no
     if args.record:
         from . import record
 
-        for path, group in record.group_by_file(results).items():
-            record.record(path, group)
+        record.record(record.rows_from_results(results))
     if args.tier == "simulate":
         from .backends.simulate import render_evidence
 
@@ -220,6 +224,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(json.dumps([{"file": str(r.path), **r.outcome.as_json()} for r in results], indent=2))
     else:
         print(report.replay_text(results))
+    return EXIT_OK
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from . import record
+
+    paths = {scenario.load(p).name: p for p in scenario.find(args.scenarios)}
+    for path in record.record(record.rows_from_json(args.results, paths)):
+        print(f"recorded into {path}")
     return EXIT_OK
 
 

@@ -1,41 +1,72 @@
-"""Record measured verdicts in a scenario file (``migration-harness run --record``).
+"""Record measured verdicts in a scenario file (``run --record``, or ``record RESULTS.json``).
 
 The ``measured:`` block is kept last in the file: one entry per tier and Pacemaker version, style by
 style, so a distro upgrade shows as a diff of that block. Everything above it stays as written.
+Verdicts of the local tier used stand-in agents; its key says so.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any, Iterable, NamedTuple
 
 import yaml
 
 from .engine import CaseResult
+from .errors import InputError
+
+HEADER = "# Verdicts measured by `migration-harness run --record` (tier, Pacemaker version, style, trigger)."
 
 
-def record(path: Path, results: list[CaseResult]) -> None:
-    text = path.read_text()
-    existing = (yaml.safe_load(text) or {}).get("measured") or {}
-    for result in results:
-        if not result.checks:
+class Row(NamedTuple):
+    scenario_path: Path
+    tier: str
+    pacemaker: str
+    style: str
+    trigger: str
+    cell: str
+    stand_ins: bool
+
+
+def rows_from_results(results: Iterable[CaseResult]) -> list[Row]:
+    return [
+        Row(r.case.scenario.path, r.tier, str(r.version), r.case.style, r.case.trigger.name,
+            "; ".join(c.verdict.verdict for c in r.checks), bool(r.stand_ins))
+        for r in results if r.checks
+    ]
+
+
+def rows_from_json(path: Path, scenario_paths: dict[str, Path]) -> list[Row]:
+    """Rows from ``run --json`` output; scenarios are found by name among ``scenario_paths``."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not the JSON output of `migration-harness run --json`: {exc}", path=path) from None
+    rows = []
+    for case in data.get("cases", []):
+        if not case.get("verdicts"):
             continue
-        key = f"{result.tier} pacemaker-{result.version}"
-        cell = "; ".join(c.verdict.verdict for c in result.checks)
-        existing.setdefault(key, {}).setdefault(result.case.style, {})[result.case.trigger.name] = cell
-    head = text.split("\nmeasured:", 1)[0].rstrip("\n")
-    block = yaml.safe_dump({"measured": _plain(existing)}, sort_keys=False, default_flow_style=None, width=200)
-    path.write_text(head + "\n# Verdicts measured by `migration-harness run --record` (tier, Pacemaker version, style, trigger).\n" + block)
+        name = case["scenario"]
+        if name not in scenario_paths:
+            raise InputError(f"no scenario file for '{name}'", path=path, hint="name the scenario files to record into")
+        rows.append(Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], case["trigger"],
+                        "; ".join(v["verdict"] for v in case["verdicts"]), bool(case.get("stand_ins"))))
+    return rows
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, (dict, defaultdict)):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def group_by_file(results: list[CaseResult]) -> dict[Path, list[CaseResult]]:
-    grouped: dict[Path, list[CaseResult]] = defaultdict(list)
-    for result in results:
-        grouped[result.case.scenario.path].append(result)
-    return grouped
+def record(rows: Iterable[Row]) -> list[Path]:
+    by_file: dict[Path, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_file[row.scenario_path].append(row)
+    for path, file_rows in by_file.items():
+        text = path.read_text()
+        existing: dict[str, Any] = (yaml.safe_load(text) or {}).get("measured") or {}
+        for row in file_rows:
+            key = f"{row.tier} pacemaker-{row.pacemaker}" + (" (stand-in agents)" if row.stand_ins else "")
+            existing.setdefault(key, {}).setdefault(row.style, {})[row.trigger] = row.cell
+        head = text.split(f"\n{HEADER}", 1)[0].split("\nmeasured:", 1)[0].rstrip("\n")
+        block = yaml.safe_dump({"measured": existing}, sort_keys=False, default_flow_style=None, width=200)
+        path.write_text(f"{head}\n{HEADER}\n{block}")
+    return list(by_file)

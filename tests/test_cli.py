@@ -116,3 +116,21 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     assert list(scratch.iterdir()) == []
+
+
+def test_record_writes_measured_block_and_keeps_the_file_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness import scenario
+
+    path = tmp_path / "typo.yaml"
+    path.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace(
+        "expect: migrate", "triggers: [move, crash]\nexpect: [{trigger: crash, verdict: start}, {verdict: migrate}]"))
+    assert main(["run", str(path), "--record"]) == 0
+    text = path.read_text()
+    assert "measured:\n  simulate pacemaker-2.1.5:\n    as-written: {move: migrate, crash: start}" in text, text
+    assert scenario.load(path).name == "typo"
+    capsys.readouterr()
+    assert main(["run", str(path), "--json"]) == 0
+    results = tmp_path / "out.json"
+    results.write_text(capsys.readouterr().out)
+    assert main(["record", str(results), str(path)]) == 0
+    assert path.read_text() == text  # recording the same verdicts again changes nothing
