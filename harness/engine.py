@@ -206,7 +206,8 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.observation = observation
         for resource in scenario.resources:
             verdict = observation.outcome[resource]
-            result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version)))
+            facts = backend.facts(scenario)
+            result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version, facts)))
     except InputError:
         raise
     except HarnessError as exc:

@@ -22,9 +22,20 @@ from .version import Version, check_range, in_range
 
 _TOP_KEYS = {
     "name", "title", "source", "nodes", "resources", "configuration", "cib", "topology",
-    "styles", "triggers", "expect", "options", "measured", "notes", "fencing",
+    "styles", "triggers", "expect", "options", "measured", "notes", "fencing", "guest",
 }
-_RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why"}
+_RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"}
+GUEST_TYPES = ("pv", "pvh")
+
+
+@dataclass(frozen=True)
+class Guest:
+    """The nested tier's real domU for the resource under test (other tiers ignore it)."""
+
+    type: str = "pv"
+    memory_mib: int = 128
+    period: float = 0.1  # heartbeat period, seconds
+    dirty_mib: int = 0  # memory the guest keeps dirtying (a migration that cannot converge)
 
 
 @dataclass(frozen=True)
@@ -49,14 +60,21 @@ class Rule:
     resource: tuple[str, ...] = ()
     tier: tuple[str, ...] = ()
     pacemaker: str | None = None
+    xen: str | None = None  # Xen version range: matches only on a tier that runs Xen
+    guest: tuple[str, ...] = ()
 
-    def matches(self, style: str, trigger: str, resource: str, tier: str, version: Version) -> bool:
+    def matches(
+        self, style: str, trigger: str, resource: str, tier: str, version: Version, facts: dict[str, str]
+    ) -> bool:
+        xen = facts.get("xen")
         return (
             (not self.style or style in self.style)
             and (not self.trigger or trigger in self.trigger)
             and (not self.resource or resource in self.resource)
             and (not self.tier or tier in self.tier)
             and (self.pacemaker is None or in_range(version, self.pacemaker))
+            and (self.xen is None or (xen is not None and in_range(Version.parse(xen), self.xen)))
+            and (not self.guest or facts.get("guest") in self.guest)
         )
 
 
@@ -79,8 +97,10 @@ class Case:
     def configuration(self) -> str:
         return self.scenario.render(self.style)
 
-    def expected(self, resource: str, tier: str, version: Version) -> Expectation | None:
-        return self.scenario.expected(self.style, self.trigger.name, resource, tier, version)
+    def expected(
+        self, resource: str, tier: str, version: Version, facts: dict[str, str] | None = None
+    ) -> Expectation | None:
+        return self.scenario.expected(self.style, self.trigger.name, resource, tier, version, facts or {})
 
 
 @dataclass
@@ -99,6 +119,7 @@ class Scenario:
     title: str = ""
     source: dict[str, Any] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    guest: Guest = field(default_factory=Guest)
 
     def render(self, style: str) -> str:
         if style == st.AS_WRITTEN.name or self.topology is None:
@@ -109,10 +130,11 @@ class Scenario:
         return [Case(self, style, trigger) for style in self.styles for trigger in self.triggers]
 
     def expected(
-        self, style: str, trigger: str, resource: str, tier: str, version: Version
+        self, style: str, trigger: str, resource: str, tier: str, version: Version,
+        facts: dict[str, str] | None = None,
     ) -> Expectation | None:
         for rule in self.rules:
-            if rule.matches(style, trigger, resource, tier, version):
+            if rule.matches(style, trigger, resource, tier, version, facts or {}):
                 return rule.expectation
         return None
 
@@ -258,7 +280,22 @@ class _Builder:
             title=str(data.get("title", "")),
             source=data.get("source") or {},
             options=options,
+            guest=self._guest(),
         )
+
+    def _guest(self) -> Guest:
+        raw = self.data.get("guest")
+        if raw is None:
+            return Guest()
+        if not isinstance(raw, dict) or set(raw) - {"type", "memory", "period", "dirty"}:
+            raise self.fail("'guest' takes type (pv or pvh), memory (MiB), period (s) and dirty (MiB)", "guest")
+        kind = str(raw.get("type", "pv"))
+        if kind not in GUEST_TYPES:
+            raise self.fail(f"unknown guest type '{kind}'", "guest", hint="guest types: pv, pvh")
+        try:
+            return Guest(kind, int(raw.get("memory", 128)), float(raw.get("period", 0.1)), int(raw.get("dirty", 0)))
+        except (TypeError, ValueError):
+            raise self.fail("guest memory and dirty are MiB (integers), period is seconds", "guest") from None
 
     def _topology(self) -> st.Topology | None:
         raw = self.data.get("topology")
@@ -349,12 +386,16 @@ class _Builder:
                 for value in _as_tuple(item.get(key)):
                     if value not in known:
                         raise self.fail(f"'expect' rule names unknown {key} '{value}'", line=line, hint=f"{key}s: " + ", ".join(sorted(known)))
+            for key in ("pacemaker", "xen"):
+                if item.get(key) is not None:
+                    try:
+                        check_range(str(item[key]))
+                    except ValueError as exc:
+                        raise self.fail(str(exc), line=line) from None
+            for value in _as_tuple(item.get("guest")):
+                if value not in GUEST_TYPES:
+                    raise self.fail(f"'expect' rule names unknown guest type '{value}'", line=line, hint="guest types: pv, pvh")
             pacemaker = item.get("pacemaker")
-            if pacemaker is not None:
-                try:
-                    check_range(str(pacemaker))
-                except ValueError as exc:
-                    raise self.fail(str(exc), line=line) from None
             rules.append(
                 Rule(
                     line=line,
@@ -364,6 +405,8 @@ class _Builder:
                     resource=_as_tuple(item.get("resource")),
                     tier=_as_tuple(item.get("tier")),
                     pacemaker=str(pacemaker) if pacemaker is not None else None,
+                    xen=str(item["xen"]) if item.get("xen") is not None else None,
+                    guest=_as_tuple(item.get("guest")),
                 )
             )
         return rules

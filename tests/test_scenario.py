@@ -85,3 +85,19 @@ def test_missing_expectation_and_config(tmp_path: Path) -> None:
 def test_unknown_shipped_name(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no scenario file or shipped scenario called 'nope'"):
         scenario.find(["nope"])
+
+
+def test_xen_and_guest_rules_match_only_where_the_tier_reports_them(tmp_path: Path) -> None:
+    s = load(tmp_path, GOOD.replace("expect:\n", 'guest: {type: pv}\nexpect:\n  - {tier: nested, guest: pv, xen: ">=4.17.7, <4.18", verdict: move}\n'))
+    assert s.guest.type == "pv" and s.guest.period == 0.1
+    case = s.cases()[0]
+    v = Version.parse("2.1.5")
+    assert case.expected("vm1", "nested", v, {"xen": "4.17.7", "guest": "pv"}).verdicts == ("move",)
+    assert case.expected("vm1", "nested", v, {"xen": "4.17.5", "guest": "pv"}).verdicts == ("migrate", "move")
+    assert case.expected("vm1", "nested", v, {"xen": "4.17.7", "guest": "pvh"}).verdicts == ("migrate", "move")
+    assert case.expected("vm1", "simulate", v, {}).verdicts == ("migrate", "move")
+
+
+def test_bad_guest_type(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown guest type 'hvm'"):
+        load(tmp_path, GOOD.replace("expect:\n", "guest: {type: hvm}\nexpect:\n"))

@@ -55,6 +55,10 @@ class Backend(abc.ABC):
     def describe(self) -> str:
         """One line for report headers: tier, versions, how it runs."""
 
+    def facts(self, scenario: Scenario) -> dict[str, str]:
+        """What expectations may depend on beyond tier and Pacemaker version (nested: xen, guest)."""
+        return {}
+
     @abc.abstractmethod
     def up(self, nodes: int) -> None: ...
 
