@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     box = p.add_subparsers(dest="box_command", required=True, metavar="ACTION")
     b = box.add_parser("build", help="build a libvirt box offline from the Debian archive")
     b.add_argument("--release", default="bookworm")
-    b.add_argument("--xen", default=None, help="Xen package version to pin (default: the release's current)")
+    b.add_argument("--xen", default=None,
+                   help="Xen package version to pin (default: one that can live-migrate PV guests, e.g. 4.17.5 on bookworm)")
     b.set_defaults(func=cmd_box_build)
     b = box.add_parser("list", help="cached boxes")
     b.set_defaults(func=cmd_box_list)
@@ -343,7 +344,8 @@ def _dead(run: rundir.RunDir) -> bool:
 def cmd_box_build(args: argparse.Namespace) -> int:
     from .nested import box
 
-    path = box.build(release=args.release, xen=args.xen, progress=lambda line: print(line, flush=True))
+    xen = args.xen or box.MIGRATABLE_XEN.get(args.release)
+    path = box.build(release=args.release, xen=xen, progress=lambda line: print(line, flush=True))
     print(f"box ready: {path}")
     return EXIT_OK
 

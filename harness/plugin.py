@@ -196,7 +196,11 @@ class _SessionState:
             self._backend = cls(self.base() / f"{self.tier}-backend")
             self._backend.workdir.mkdir(parents=True, exist_ok=True)
         if self._nodes != nodes:
-            self._backend.up(nodes)
+            try:
+                self._backend.up(nodes)
+            except BackendUnavailable as exc:
+                self._unavailable = f"tier {self.tier} cannot run scenarios here: {exc}"
+                pytest.skip(self._unavailable)
             self._nodes = nodes
         return self._backend
 

@@ -200,3 +200,45 @@ def test_bad_node_count_is_refused_before_anything_starts(tmp_path: Path) -> Non
     with pytest.raises(Exception, match="2 or 3 nodes"):
         LocalLab.create(5, run)
     assert "node_procs" not in json.loads(run.state_file.read_text())
+
+
+def _migrate_to_running() -> bool:
+    """An OCF agent's migrate_to is executing right now (the stand-in, slowed down)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"migrate_to" in argv and any(b"resource.d" in a for a in argv):
+            return True
+    return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_sigint_during_a_migration_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C of `migration-harness run --tier local` while the VM's migrate_to is running."""
+    LocalBackend.sanity_check()
+    links = host_links()
+    runs = tmp_path / "runs"
+    exe = Path(sys.executable).with_name("migration-harness")
+    env = {**os.environ, "MIGRATION_HARNESS_RUNS": str(runs), "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [str(exe), "run", "--tier", "local", "xen-lvmlockd", "--style", "order-only", "--trigger", "migrate-slow"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not _migrate_to_running():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"no migrate_to was seen running: {proc.communicate()}")
+        time.sleep(0.05)
+    (run,) = [p.parent for p in runs.glob("*/state.json")]
+    state = json.loads((run / "state.json").read_text())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    _assert_nothing_left(run, state, links)
+    assert not run.exists()

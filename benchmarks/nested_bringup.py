@@ -1,0 +1,63 @@
+"""Benchmark of the nested tier: cold bring-up (box cached) and restore-from-snapshot times.
+
+usage: python benchmarks/nested_bringup.py [--nodes 2 3] [--restores 3]
+One cluster at a time (the machine runs one VM-heavy job at once); each is torn down after.
+Prints one line per measurement and a summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from harness.errors import HarnessError
+from harness.nested import box
+from harness.nested.cluster import RELEASE, NestedLab
+from harness.rundir import RunDir
+
+
+def measure(nodes: int, restores: int) -> dict[str, float]:
+    run = RunDir.create("nested")
+    started = time.monotonic()
+    lab = NestedLab.create(nodes, run, progress=lambda line: print(f"  {line}", flush=True))
+    result = {"bring-up": time.monotonic() - started}
+    try:
+        times = []
+        for i in range(restores):
+            seconds = lab.restore()
+            lab.wait_formed(timeout=120)
+            times.append(seconds)
+            print(f"{nodes} nodes: restore {i + 1}: {seconds:.1f}s", flush=True)
+        result["restore (median)"] = statistics.median(times)
+        result["restore (worst)"] = max(times)
+    finally:
+        t = time.monotonic()
+        lab.down()
+        result["down"] = time.monotonic() - t
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[2, 3], choices=[2, 3])
+    parser.add_argument("--restores", type=int, default=3)
+    args = parser.parse_args()
+    try:
+        cached = box.find(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
+        if cached is None:
+            print("box not cached: building it first (not part of the timings)", flush=True)
+            box.build(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
+        table = {n: measure(n, args.restores) for n in args.nodes}
+    except HarnessError as exc:
+        print(f"nested_bringup: {exc}", file=sys.stderr)
+        return 2
+    print("\nnodes  " + "  ".join(f"{k:>17}" for k in next(iter(table.values()))))
+    for n, row in table.items():
+        print(f"{n:5}  " + "  ".join(f"{v:16.1f}s" for v in row.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

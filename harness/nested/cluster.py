@@ -1,0 +1,231 @@
+"""The nested tier's live cluster: N Xen dom0 nodes and an iSCSI SAN VM, behind the ``Lab`` interface.
+
+Bring-up: box (cached or built) -> settings and secrets -> the run's own libvirtd in namespaces
+(isolated mode, the default) -> ``vagrant up`` -> provisioning -> cluster formed -> snapshot
+``formed``. ``restore()`` returns every VM to that snapshot in seconds and resets the guest clocks.
+State lives in the RunDir, so ``status``/``exec``/``down``/``clean`` work from another process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..backends.base import Lab
+from ..errors import HarnessError, InputError
+from ..rundir import RunDir
+from . import box, checks, hostcaps, provision, settings, vagrantctl
+from .isolation import Isolation
+from .ssh import Endpoint, Node, parse_ssh_config
+
+SNAPSHOT = "formed"
+RELEASE = os.environ.get("MH_NESTED_RELEASE", "bookworm")
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+class NestedLab(Lab):
+    def __init__(self, rundir: RunDir) -> None:
+        self.rundir = rundir
+        data = rundir.data
+        self.plan = settings.make_plan(rundir.id, int(data["nodes"]))
+        self.isolation = Isolation.from_state(data["isolation"]) if data.get("isolation") else None
+        self._nodes: dict[str, Node] = {}
+        self.vagrant = vagrantctl.Vagrant(
+            self.isolation.prefix(vagrantctl.REPO) if self.isolation and self.isolation.holder else [],
+            vagrantctl.environment(rundir.path, rundir.path / "settings.json"),
+            rundir.path / "vagrant.log",
+        )
+
+    # --- bring-up -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> "NestedLab":
+        progress = progress or _print
+        started = time.monotonic()
+        plan = settings.make_plan(rundir.id, nodes)  # bad input fails before anything starts
+        hostcaps.sanity_check(isolated=True)
+        cpu = hostcaps.detect()
+        progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}")
+        package = box.build(RELEASE, xen=box.MIGRATABLE_XEN.get(RELEASE), progress=progress)
+        box_name = package.parent.name
+        serial = rundir.path / "serial"
+        serial.mkdir(exist_ok=True)
+        (rundir.path / "settings.json").write_text(json.dumps(
+            settings.vagrant_settings(plan, box=box_name, cpu_mode=cpu.mode, serial_dir=serial), indent=2))
+        settings.write_secrets(rundir.path / "secrets", plan)
+        isolation = Isolation.for_run(rundir.id, rundir.path)
+        rundir.update(nodes=nodes, box=box_name, cpu=cpu.describe(), cpu_mode=cpu.mode,
+                      isolation=isolation.to_state(), snapshot=None, phase="starting")
+        try:
+            isolation.start(lambda iso: rundir.update(isolation=iso.to_state(), pids=_pids(iso)))
+            lab = cls(rundir)
+            lab._bring_up(package, progress, started)
+        except BaseException:
+            if "lab" in locals():
+                lab.collect_logs(rundir.path / "logs")
+            progress(f"[{time.monotonic() - started:6.1f}s] bring-up failed: removing what run {rundir.id} started")
+            cls._teardown(rundir, keep_dir=bool(os.environ.get("MIGRATION_HARNESS_KEEP")))
+            raise
+        return lab
+
+    def _bring_up(self, package: Path, progress: Callable[[str], None], started: float) -> None:
+        def phase(text: str) -> None:
+            self.rundir.update(phase=text)
+            progress(f"[{time.monotonic() - started:6.1f}s] {text}")
+
+        phase("importing the box into Vagrant (once per box)")
+        if vagrantctl.ensure_box(self.vagrant, self.rundir.data["box"], package):
+            progress(f"[{time.monotonic() - started:6.1f}s] box {self.rundir.data['box']} imported")
+        phase(f"vagrant up: {', '.join(self.plan.machines)} in parallel")
+        vagrantctl.up(self.vagrant, progress, started)
+        phase("SSH and Xen on every machine")
+        for node in self.machines():
+            node.client(wait=300)
+            info = checks.xl_info(node.run(["xl", "info"], what=f"{node.name}: xl info").stdout)
+            if not info.ok:
+                raise HarnessError(f"{node.name}: {info.detail}")
+            progress(f"[{time.monotonic() - started:6.1f}s] {node.name}: {info.detail}")
+        files = settings.write_secrets(self.rundir.path / "secrets", self.plan)
+        provision.provision(self.node(settings.SAN), self.nodes(), files, progress, started)
+        phase("waiting for the cluster to form")
+        self.wait_formed(timeout=600)
+        phase(f"snapshot '{SNAPSHOT}' of every VM")
+        self.vagrant.snapshot_save(SNAPSHOT)
+        self.rundir.update(snapshot=SNAPSHOT, phase="formed")
+        progress(f"[{time.monotonic() - started:6.1f}s] cluster formed: {', '.join(self.plan.nodes)} + san")
+
+    # --- attach and use -------------------------------------------------------------------
+
+    @classmethod
+    def attach(cls, rundir: RunDir) -> "NestedLab":
+        if rundir.data.get("tier") != "nested" or "nodes" not in rundir.data:
+            raise InputError(f"{rundir.path}: not a nested-tier run")
+        return cls(rundir)
+
+    def machines(self) -> list[Node]:
+        return [self.node(m) for m in self.plan.machines]
+
+    def nodes(self) -> list[Node]:
+        return [self.node(n) for n in self.plan.nodes]
+
+    def node(self, name: str) -> Node:
+        if name not in self.plan.machines:
+            raise InputError(f"no machine {name!r} in run {self.rundir.id}",
+                             hint="machines: " + ", ".join(self.plan.machines))
+        if name not in self._nodes:
+            # vagrant ssh-config costs seconds of Ruby start-up: ask once, keep it in the state.
+            known = self.rundir.data.get("endpoints", {})
+            if name in known:
+                endpoint = Endpoint(name, known[name]["host"], known[name]["port"], known[name]["user"],
+                                    Path(known[name]["key"]))
+            else:
+                endpoint = parse_ssh_config(name, self.vagrant.conf(vm_name=name))
+                known[name] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
+                               "key": str(endpoint.key)}
+                self.rundir.update(endpoints=known)
+            connect = self.isolation.connect if self.isolation else _direct_connect
+            self._nodes[name] = Node(endpoint, connect)
+        return self._nodes[name]
+
+    def testinfra_host(self, name: str):  # type: ignore[no-untyped-def]
+        """A pytest-testinfra Host for one machine (commands run with sudo)."""
+        from .infra import host
+
+        return host(self.node(name))
+
+    def wait_formed(self, timeout: float = 300) -> checks.Check:
+        deadline = time.monotonic() + timeout
+        first = self.nodes()[0]
+        while True:
+            out = first.run(["crm_mon", "-1", "--output-as=xml"], check=False).stdout
+            check = checks.cluster_formed(out, list(self.plan.nodes))
+            if check.ok:
+                return check
+            if time.monotonic() > deadline:
+                raise HarnessError(f"cluster did not form in {timeout:.0f}s: {check.detail}")
+            time.sleep(3)
+
+    def restore(self, name: str = SNAPSHOT) -> float:
+        """Every VM back to the snapshot; clocks reset to the host's. Returns the seconds taken."""
+        started = time.monotonic()
+        self.close()
+        self.vagrant.snapshot_restore(name)
+        for node in self.machines():
+            node.client(wait=60)
+            # Guest clocks stop while saved: set them from the host (UTC seconds, no shell).
+            node.run(["date", "-u", "-s", f"@{time.time():.3f}"])
+        return time.monotonic() - started
+
+    def status(self) -> str:
+        lines = [f"nested run {self.rundir.id} ({self.rundir.path}): {self.rundir.data.get('cpu', '')}",
+                 f"box {self.rundir.data.get('box')}, phase {self.rundir.data.get('phase')}, "
+                 f"snapshot {self.rundir.data.get('snapshot')}"]
+        for st in self.vagrant.status():
+            lines.append(f"  {st.name:6} {st.state}")
+        result = self.nodes()[0].run(["crm_mon", "-1"], check=False)
+        lines.append(result.stdout.rstrip() or result.stderr.rstrip())
+        return "\n".join(lines)
+
+    def exec(self, node: str, argv: list[str]) -> int:
+        return self.node(node).interactive(argv)
+
+    def collect_logs(self, directory: Path) -> list[Path]:
+        """Best effort: each reachable machine's journal of this boot into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for name in self.rundir.data.get("endpoints", {}):
+            try:
+                out = self.node(name).run(["journalctl", "-b", "--no-pager", "-o", "short-monotonic"],
+                                          check=False, timeout=120).stdout
+            except Exception:  # a dead VM must not hide the error that brought us here
+                continue
+            path = directory / f"{name}.journal"
+            path.write_text(out)
+            saved.append(path)
+        return saved
+
+    def close(self) -> None:
+        for node in self._nodes.values():
+            node.close()
+
+    # --- teardown -------------------------------------------------------------------------
+
+    def down(self) -> None:
+        self.close()
+        self._teardown(self.rundir)
+
+    @classmethod
+    def _teardown(cls, rundir: RunDir, keep_dir: bool = False) -> list[str]:
+        removed: list[str] = []
+        data = rundir.data
+        if data.get("isolation"):
+            isolation = Isolation.from_state(data["isolation"])
+            # The whole libvirt state (domains, volumes, networks) is private to the run and
+            # lives under its directory: killing the namespace's processes removes the VMs.
+            removed += isolation.stop()
+            rundir.update(isolation=isolation.to_state(), pids=[])
+        if keep_dir:
+            removed.append(f"kept {rundir.path} for inspection (MIGRATION_HARNESS_KEEP)")
+        else:
+            rundir.remove()
+        return removed
+
+    @classmethod
+    def clean(cls, rundir: RunDir) -> list[str]:
+        return cls._teardown(rundir, keep_dir=True)
+
+
+def _pids(isolation: Isolation) -> list[int]:
+    return [p for p in (isolation.holder, isolation.libvirtd, isolation.virtlogd) if p]
+
+
+def _direct_connect(host: str, port: int):  # type: ignore[no-untyped-def]
+    import socket
+
+    return socket.create_connection((host, port), timeout=10)

@@ -1,0 +1,124 @@
+"""A run's plan and secrets: names and addresses derived from the run id, and what provisioning
+gets (``settings.json`` for the Vagrantfile, ``settings.env`` and the secret files for the VMs).
+
+Names and networks come from the run id, so parallel runs (pytest-xdist workers, other users on
+one libvirt host) never collide: VMs ``mh-<id>-node1``, networks ``mh-<id>-mgmt``/``mh-<id>-cl``,
+a management /24 in 10.64.0.0/10 and a cluster /24 in 10.128.0.0/10, both picked by a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..runner import run
+
+NODE_COUNTS = (2, 3)
+SAN = "san"
+IQN_BASE = "iqn.2026-11.org.migration-harness"
+VG = "mh_shared"
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: str
+    nodes: tuple[str, ...]
+    addresses: dict[str, str]  # machine name -> cluster network address
+    management_cidr: str
+    cluster_prefix: str  # the cluster /24 as "10.a.b."
+
+    @property
+    def machines(self) -> tuple[str, ...]:
+        return (SAN, *self.nodes)
+
+    @property
+    def prefix(self) -> str:
+        return f"mh-{self.run_id}-"
+
+    @property
+    def target_iqn(self) -> str:
+        return f"{IQN_BASE}:{self.run_id}.san"
+
+
+def make_plan(run_id: str, nodes: int) -> Plan:
+    if nodes not in NODE_COUNTS:
+        raise InputError(f"the nested tier runs 2 or 3 nodes, not {nodes}")
+    if not run_id.isalnum() or len(run_id) > 12:
+        raise InputError(f"run id {run_id!r}: letters and digits only, at most 12")
+    h = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16)
+    a, b = h % 64, (h >> 8) % 256
+    names = tuple(f"node{i}" for i in range(1, nodes + 1))
+    cluster_prefix = f"10.{128 + a}.{b}."
+    addresses = {SAN: cluster_prefix + "10"}
+    addresses.update({name: cluster_prefix + str(11 + i) for i, name in enumerate(names)})
+    return Plan(run_id, names, addresses, f"10.{64 + a}.{b}.0/24", cluster_prefix)
+
+
+def vagrant_settings(plan: Plan, *, box: str, cpu_mode: str, serial_dir: Path,
+                     memory: int = 1280, san_memory: int = 1024, libvirt_uri: str | None = None) -> dict:
+    """The JSON the Vagrantfile reads from $MH_SETTINGS."""
+    return {
+        "run_id": plan.run_id,
+        "box": box,
+        "prefix": plan.prefix,
+        "cpu_mode": cpu_mode,
+        "memory": memory,
+        "san_memory": san_memory,
+        "management": {"name": f"{plan.prefix}mgmt", "address": plan.management_cidr},
+        "cluster": {"name": f"{plan.prefix}cl", "netmask": "255.255.255.0"},
+        "machines": [
+            {"name": m, "role": "san" if m == SAN else "node", "ip": plan.addresses[m]} for m in plan.machines
+        ],
+        "serial_dir": str(serial_dir),
+        "libvirt_uri": libvirt_uri,
+        "boot_timeout": 900,
+    }
+
+
+def provisioning_env(plan: Plan, chap_user: str, chap_password: str) -> dict[str, str]:
+    return {
+        "MH_RUN_ID": plan.run_id,
+        "MH_CLUSTER_NAME": f"mh-{plan.run_id}",
+        "MH_MACHINES": " ".join(f"{m}:{plan.addresses[m]}" for m in plan.machines),
+        "MH_NODES": " ".join(f"{n}:{plan.addresses[n]}" for n in plan.nodes),
+        "MH_SAN_IP": plan.addresses[SAN],
+        "MH_TARGET_IQN": plan.target_iqn,
+        "MH_IQN_PREFIX": f"{IQN_BASE}:{plan.run_id}",
+        "MH_CHAP_USER": chap_user,
+        "MH_CHAP_PASSWORD": chap_password,
+        "MH_DATA_SIZE": "4G",
+        "MH_SBD_SIZE": "16M",
+        "MH_VG": VG,
+        # Slow software emulation: generous SBD timeouts (msgwait = 2 x watchdog; stonith > msgwait).
+        "MH_SBD_WATCHDOG_TIMEOUT": "30",
+        "MH_SBD_MSGWAIT": "60",
+        "MH_STONITH_TIMEOUT": "90s",
+    }
+
+
+def write_secrets(directory: Path, plan: Plan) -> dict[str, Path]:
+    """Per-run secrets (CHAP, corosync key, root SSH key pair) and settings.env; returns the files
+    to upload to every VM's staging directory."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = directory / "root_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"mh-{plan.run_id}", "-f", key])
+    authkey = directory / "corosync-authkey"
+    if not authkey.exists():
+        authkey.write_bytes(secrets.token_bytes(256))
+        authkey.chmod(0o600)
+    chap = directory / "chap.json"
+    if not chap.exists():
+        chap.write_text(json.dumps({"user": f"mh{plan.run_id}", "password": secrets.token_hex(8)}))
+        chap.chmod(0o600)
+    creds = json.loads(chap.read_text())
+    env = provisioning_env(plan, creds["user"], creds["password"])
+    settings_env = directory / "settings.env"
+    settings_env.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
+    settings_env.chmod(0o600)
+    return {p.name: p for p in (settings_env, key, key.with_suffix(".pub"), authkey)}

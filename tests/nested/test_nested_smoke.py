@@ -1,0 +1,68 @@
+"""Nested tier smoke test: 2 Xen dom0 nodes + an iSCSI SAN from the cached (or built) box.
+
+Checks, on the formed cluster: membership and SBD fencing started, ``xl info`` on both nodes,
+both LUNs seen, the shared VG with dlm locking, SBD slots clear; then a snapshot restore works.
+Skipped with the reason where the tier cannot run (no vagrant-libvirt, not root, ...).
+Several minutes under software emulation: opt in with ``--tier nested`` or ``-m 'tier'``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from harness.backends.nested import NestedBackend
+from harness.errors import BackendUnavailable
+from harness.rundir import RunDir
+
+pytestmark = pytest.mark.tier("nested")
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Iterator[object]:
+    from harness.plugin import effective_tier
+
+    # Minutes of VMs: only when the session asks for this tier, never in a plain `pytest tests/`.
+    if effective_tier(request.config) != "nested":
+        pytest.skip("nested smoke test: runs only with --tier nested (or MIGRATION_HARNESS_TIER=nested)")
+    try:
+        NestedBackend.sanity_check()
+    except BackendUnavailable as exc:
+        pytest.skip(f"tier nested cannot run here: {exc}")
+    from harness.nested.cluster import NestedLab
+
+    lab = NestedLab.create(2, RunDir.create("nested"))
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+def test_cluster_formed(lab) -> None:  # type: ignore[no-untyped-def]
+    assert lab.wait_formed(timeout=60).ok
+
+
+@pytest.mark.parametrize("node", ["node1", "node2"])
+def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:  # type: ignore[no-untyped-def]
+    from harness.nested import checks, settings
+
+    machine = lab.node(node)
+    xl = checks.xl_info(machine.run(["xl", "info"]).stdout)
+    assert xl.ok, xl.detail
+    paths = machine.run(["ls", "/dev/disk/by-path"]).stdout
+    seen = checks.luns(paths, lab.plan.target_iqn)
+    assert seen.ok, seen.detail
+    vgs = machine.run(["vgs", "--noheadings", "-o", "vg_name,vg_lock_type"]).stdout
+    vg = checks.shared_vg(vgs, settings.VG)
+    assert vg.ok, vg.detail
+    sbd_dev = f"/dev/disk/by-path/ip-{lab.plan.addresses['san']}:3260-iscsi-{lab.plan.target_iqn}-lun-1"
+    armed = checks.sbd_armed(machine.run(["sbd", "-d", sbd_dev, "list"]).stdout, node)
+    assert armed.ok, armed.detail
+    assert machine.run(["systemctl", "is-active", "sbd"], check=False).stdout.strip() == "active"
+
+
+def test_restore_from_snapshot(lab) -> None:  # type: ignore[no-untyped-def]
+    seconds = lab.restore()
+    assert lab.wait_formed(timeout=120).ok
+    assert seconds < 60, f"restore took {seconds:.1f}s"

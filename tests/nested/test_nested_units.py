@@ -1,0 +1,60 @@
+"""Unit tests of the nested tier's pure parts: host detection, the run plan, output readings."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import InputError
+from harness.nested import checks, hostcaps, settings
+
+
+def test_kvm_needs_cpu_flag_device_and_vendor_module() -> None:
+    # Like this machine: a /dev/kvm (kvm_pvm) but no vmx/svm: software emulation.
+    assert hostcaps.classify(set(), True, {"kvm", "kvm_pvm"}, None).mode == "tcg"
+    assert hostcaps.classify({"svm"}, False, {"kvm", "kvm_amd"}, "1").mode == "tcg"
+    assert hostcaps.classify({"vmx"}, True, {"kvm"}, None).mode == "tcg"
+    mode = hostcaps.classify({"vmx"}, True, {"kvm", "kvm_intel"}, "Y\n")
+    assert (mode.mode, mode.nested) == ("kvm", True)
+
+
+def test_plan_is_derived_from_the_run_id() -> None:
+    a, b = settings.make_plan("abc123", 2), settings.make_plan("abc124", 3)
+    assert a == settings.make_plan("abc123", 2)
+    assert a.machines == ("san", "node1", "node2") and b.nodes == ("node1", "node2", "node3")
+    assert a.addresses["san"].endswith(".10") and a.addresses["node2"].endswith(".12")
+    assert a.prefix == "mh-abc123-" and a.target_iqn.endswith(":abc123.san")
+    assert a.management_cidr != b.management_cidr or a.cluster_prefix != b.cluster_prefix
+
+
+@pytest.mark.parametrize("nodes,run_id", [(1, "abc"), (4, "abc"), (2, "a/b"), (2, "x" * 13)])
+def test_plan_rejects_bad_input(nodes: int, run_id: str) -> None:
+    with pytest.raises(InputError):
+        settings.make_plan(run_id, nodes)
+
+
+CRM_MON = """<pacemaker-result api-version="2.3" request="crm_mon">
+  <summary><current_dc present="true" name="node1" with_quorum="true"/></summary>
+  <nodes>
+    <node name="node1" id="1" online="true"/>
+    <node name="node2" id="2" online="{online}"/>
+  </nodes>
+  <resources><resource id="fence-sbd" resource_agent="stonith:external/sbd" role="Started"/></resources>
+</pacemaker-result>"""
+
+
+def test_cluster_formed() -> None:
+    assert checks.cluster_formed(CRM_MON.format(online="true"), ["node1", "node2"]).ok
+    bad = checks.cluster_formed(CRM_MON.format(online="false"), ["node1", "node2"])
+    assert not bad.ok and "node2" in bad.detail
+    assert not checks.cluster_formed("not xml", ["node1"]).ok
+
+
+def test_luns_vg_sbd() -> None:
+    iqn = "iqn.2026-11.org.migration-harness:abc123.san"
+    paths = f"ip-10.1.2.10:3260-iscsi-{iqn}-lun-0 ip-10.1.2.10:3260-iscsi-{iqn}-lun-1"
+    assert checks.luns(paths, iqn).ok
+    assert not checks.luns(paths.split()[0], iqn).ok
+    assert checks.shared_vg("  mh_shared dlm\n", "mh_shared").ok
+    assert not checks.shared_vg("  mh_shared \n", "mh_shared").ok
+    assert checks.sbd_armed("0\tnode1\tclear\n1\tnode2\tclear\n", "node2").ok
+    assert not checks.sbd_armed("0\tnode1\treset\tnode2\n", "node1").ok
