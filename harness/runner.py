@@ -76,6 +76,24 @@ def which(tool: str) -> str:
     return path
 
 
+def _prepare(
+    argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The argument list to execute (the program resolved, or wrapped to run inside the active
+    release) and the full environment (ours plus ``env``)."""
+    args = [str(a) for a in argv]
+    inside = release.tool_path(args[0])
+    if inside is not None:
+        args = release.wrap([inside, *args[1:]], env)
+        args[0] = which("bwrap")
+    else:
+        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return args, full_env
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -91,16 +109,7 @@ def run(
 
     With ``check`` a non-zero exit raises CommandFailed carrying argv, rc and output.
     """
-    args = [str(a) for a in argv]
-    inside = release.tool_path(args[0])
-    if inside is not None:
-        args = release.wrap([inside, *args[1:]], env)
-        args[0] = which("bwrap")
-    else:
-        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    args, full_env = _prepare(argv, env)
     log.debug("run %s%s", " ".join(args), f" env={dict(env)}" if env else "")
     started = time.monotonic()
     try:
@@ -140,16 +149,7 @@ def stream(
 
     The Result's stdout holds the whole output; a failure raises CommandFailed with its tail.
     """
-    args = [str(a) for a in argv]
-    inside = release.tool_path(args[0])
-    if inside is not None:
-        args = release.wrap([inside, *args[1:]], env)
-        args[0] = which("bwrap")
-    else:
-        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    args, full_env = _prepare(argv, env)
     log.debug("stream %s%s", " ".join(args), f" env={dict(env)}" if env else "")
     started = time.monotonic()
     lines: list[str] = []
@@ -198,16 +198,7 @@ def spawn(
     Its own session: a Ctrl-C in the terminal reaches the harness only, which then tears the
     program down by PID in order, instead of the kernel killing daemons half-way.
     """
-    args = [str(a) for a in argv]
-    inside = release.tool_path(args[0])
-    if inside is not None:
-        args = release.wrap([inside, *args[1:]], env)
-        args[0] = which("bwrap")
-    else:
-        args[0] = which(args[0]) if os.sep not in args[0] else args[0]
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    args, full_env = _prepare(argv, env)
     log.debug("spawn %s", " ".join(args))
     with open(log_path, "ab") as out:
         return subprocess.Popen(
