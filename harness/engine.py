@@ -167,25 +167,25 @@ def _dependency(scenario: Scenario, settled: Settled) -> str:
             "trigger dependency-failure needs 'resource:' (the primitive that fails) when the scenario has no topology",
             path=scenario.path,
         )
-    storage = scenario.topology.storage
-    inside = [p.id for p in cibmod.primitives(settled.cib) if _within(settled, p.id, storage)]
+    storage, vm = scenario.topology.storage, scenario.topology.vm
+    primitives = cibmod.primitives(settled.cib)
+    inside = _primitives_within(settled, storage)
     if not inside:
         # The group style un-clones the storage: fail its primitives inside the VM's group.
-        inside = [p.id for p in cibmod.primitives(settled.cib) if p.parent and p.id != scenario.topology.vm
-                  and p.parent == next((q.parent for q in cibmod.primitives(settled.cib) if q.id == scenario.topology.vm), None)]
+        group = next((p.parent for p in primitives if p.id == vm), None)
+        inside = [p.id for p in primitives if group and p.parent == group and p.id != vm]
     if not inside:
         raise InputError(f"no primitive found inside '{storage}' to fail", path=scenario.path)
     return inside[-1]
 
 
-def _within(settled: Settled, primitive: str, container: str) -> bool:
+def _primitives_within(settled: Settled, container: str) -> list[str]:
+    """Ids of the primitives inside the resource ``container``, in configuration order."""
     resources = settled.cib.find(cibmod.RESOURCES)
-    if resources is None:
-        return False
-    for element in resources.iter():
+    for element in resources.iter() if resources is not None else ():
         if element.get("id") == container:
-            return any(p.get("id") == primitive for p in element.iter("primitive"))
-    return False
+            return [p.get("id", "") for p in element.iter("primitive")]
+    return []
 
 
 def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> CaseResult:
