@@ -1,7 +1,8 @@
 """Benchmark of the nested tier: cold bring-up (box cached) and restore-from-snapshot times.
 
-usage: python benchmarks/nested_bringup.py [--nodes 2 3] [--restores 3]
-One cluster at a time (the machine runs one VM-heavy job at once); each is torn down after.
+usage: python benchmarks/nested_bringup.py [--nodes 2 3] [--restores 3] [--keep]
+One cluster at a time (the machine runs one VM-heavy job at once); each is torn down after, except
+the last one with --keep (for `migration-harness run --tier nested --run DIR`).
 Prints one line per measurement and a summary table.
 """
 
@@ -18,7 +19,7 @@ from harness.nested.cluster import RELEASE, NestedLab
 from harness.rundir import RunDir
 
 
-def measure(nodes: int, restores: int) -> dict[str, float]:
+def measure(nodes: int, restores: int, keep: bool = False) -> dict[str, float]:
     run = RunDir.create("nested")
     started = time.monotonic()
     lab = NestedLab.create(nodes, run, progress=lambda line: print(f"  {line}", flush=True))
@@ -32,10 +33,15 @@ def measure(nodes: int, restores: int) -> dict[str, float]:
             print(f"{nodes} nodes: restore {i + 1}: {seconds:.1f}s", flush=True)
         result["restore (median)"] = statistics.median(times)
         result["restore (worst)"] = max(times)
-    finally:
-        t = time.monotonic()
+    except BaseException:
         lab.down()
-        result["down"] = time.monotonic() - t
+        raise
+    if keep:
+        print(f"{nodes} nodes: kept up in {run.path} (migration-harness down --run {run.path})", flush=True)
+        return result
+    t = time.monotonic()
+    lab.down()
+    result["down"] = time.monotonic() - t
     return result
 
 
@@ -43,19 +49,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[2, 3], choices=[2, 3])
     parser.add_argument("--restores", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="leave the last cluster up")
     args = parser.parse_args()
     try:
         cached = box.find(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
         if cached is None:
             print("box not cached: building it first (not part of the timings)", flush=True)
             box.build(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
-        table = {n: measure(n, args.restores) for n in args.nodes}
+        table = {n: measure(n, args.restores, keep=args.keep and i == len(args.nodes) - 1)
+                 for i, n in enumerate(args.nodes)}
     except HarnessError as exc:
         print(f"nested_bringup: {exc}", file=sys.stderr)
         return 2
-    print("\nnodes  " + "  ".join(f"{k:>17}" for k in next(iter(table.values()))))
+    columns = ["bring-up", "restore (median)", "restore (worst)", "down"]
+    print("\nnodes  " + "  ".join(f"{k:>17}" for k in columns))
     for n, row in table.items():
-        print(f"{n:5}  " + "  ".join(f"{v:16.1f}s" for v in row.values()))
+        print(f"{n:5}  " + "  ".join(f"{row[k]:16.1f}s" if k in row else f"{'kept':>17}" for k in columns))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import backends, release, rundir, scenario
-from .errors import HarnessError
+from .errors import HarnessError, InputError
 from .triggers import KINDS
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="parallel cases on the simulate tier (default: CPU count)")
     p.add_argument("--release", action="append", metavar="NAME",
                    help="Debian release whose Pacemaker answers: host (default), bookworm, trixie; twice for a side-by-side table")
+    p.add_argument("--run", type=Path, metavar="DIR",
+                   help="nested tier: run on the cluster `up --tier nested` left in DIR (restored per case, left up)")
     p.add_argument("--record", action="store_true", help="write the measured verdicts into each scenario file's 'measured:' block")
     p.set_defaults(func=cmd_run)
 
@@ -125,11 +128,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = [
         c
         for s in scenarios
-        for c in s.cases()
+        for c in s.cases(args.tier)
         if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.name in args.trigger)
     ]
     if not cases:
         raise HarnessError("no case matches the given --style/--trigger filters")
+    if args.run is not None:
+        if args.tier != "nested":
+            raise InputError("--run DIR is for the nested tier", hint="add --tier nested")
+        os.environ["MIGRATION_HARNESS_RUN"] = str(args.run.resolve())
     backend_cls = backends.get(args.tier)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -164,10 +171,17 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
             for nodes in sorted({s.nodes for s in scenarios}):
                 backend.up(nodes)
-                chunk = engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], reldir, version, jobs=args.jobs)
+                chunk = engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], reldir, version,
+                                         jobs=args.jobs, progress=None if backend.concurrent else _case_done)
                 by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
                 results += chunk
     return results, by_release
+
+
+def _case_done(result) -> None:  # type: ignore[no-untyped-def]
+    """One line per finished case on the live tiers (each takes seconds to minutes)."""
+    verdicts = ", ".join(c.verdict.describe() for c in result.checks) or result.skipped or result.error or "-"
+    print(f"  [{result.seconds:6.1f}s] {result.case.scenario.name} {result.case.id}: {verdicts}", file=sys.stderr, flush=True)
 
 
 def _report_run(args, results, by_release, workdir, started):  # type: ignore[no-untyped-def]

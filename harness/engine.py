@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from . import cib as cibmod
 from . import release
 from .backends.base import Backend, Observation, Settled
-from .errors import HarnessError, InputError
+from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
 from .triggers import Resolved, Trigger
@@ -210,6 +210,8 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
             result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version, facts)))
     except InputError:
         raise
+    except CaseSkipped as exc:
+        result.skipped = exc.message
     except HarnessError as exc:
         result.error = str(exc)
     result.seconds = time.monotonic() - started

@@ -82,6 +82,10 @@ class CommandFailed(HarnessError):
         self.stderr = stderr
 
 
+class CaseSkipped(HarnessError):
+    """This case cannot run on this tier (its reason becomes the case's skip reason)."""
+
+
 class BackendUnavailable(HarnessError):
     """A tier cannot run on this machine; ``reason`` says why (tests skip with it)."""
 

@@ -31,6 +31,7 @@ RELEASE_HELP = "Debian release whose Pacemaker answers: host (default), bookworm
 ARTIFACTS_HELP = "directory for the evidence of each migration test (default: pytest's temporary directory)"
 ENV_TIER = "MIGRATION_HARNESS_TIER"
 ENV_RELEASE = "MIGRATION_HARNESS_RELEASE"
+RUN_HELP = "nested tier: run on the cluster `migration-harness up --tier nested` left in DIR (restored per test, left up)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--shipped-scenarios", action="store_true", default=None, help=SHIPPED_HELP)
     group.addoption("--migration-artifacts", action="store", default=None, help=ARTIFACTS_HELP)
     group.addoption("--release", action="store", default=None, help=RELEASE_HELP + f" (env {ENV_RELEASE})")
+    group.addoption("--migration-run", action="store", default=None, metavar="DIR", help=RUN_HELP)
     parser.addini("migration_release", RELEASE_HELP, default=None)
     parser.addini("migration_tier", TIER_HELP, default=None)
     parser.addini("migration_shipped_scenarios", SHIPPED_HELP, type="bool", default=False)
@@ -66,6 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "migration: a live-migration verdict of a scenario (style x trigger)")
     config.addinivalue_line("markers", "tier(name): needs the given tier; skipped with the reason where it cannot run")
     config._migration_tier = effective_tier(config)  # type: ignore[attr-defined]
+    if config.getoption("--migration-run"):
+        os.environ["MIGRATION_HARNESS_RUN"] = str(Path(config.getoption("--migration-run")).resolve())
     shipped = config.getoption("--shipped-scenarios") or config.getini("migration_shipped_scenarios")
     if shipped:
         config.args.append(str(scenario_mod.shipped_dir()))
@@ -99,7 +103,7 @@ class ScenarioFile(pytest.File):
             loaded = scenario_mod.load(self.path)
         except HarnessError as exc:
             raise ScenarioError(str(exc)) from None
-        for case in loaded.cases():
+        for case in loaded.cases(effective_tier(self.config)):
             item = ScenarioItem.from_parent(self, name=case.full_id, case=case)
             item.add_marker(pytest.mark.migration)
             yield item

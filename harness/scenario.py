@@ -22,7 +22,7 @@ from .version import Version, check_range, in_range
 
 _TOP_KEYS = {
     "name", "title", "source", "nodes", "resources", "configuration", "cib", "topology",
-    "styles", "triggers", "expect", "options", "measured", "notes", "fencing", "guest",
+    "styles", "triggers", "expect", "options", "measured", "notes", "fencing", "guest", "nested",
 }
 _RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"}
 GUEST_TYPES = ("pv", "pvh")
@@ -120,14 +120,25 @@ class Scenario:
     source: dict[str, Any] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     guest: Guest = field(default_factory=Guest)
+    # The cases the nested tier runs (minutes each): styles and trigger names; empty = all.
+    nested_styles: tuple[str, ...] = ()
+    nested_triggers: tuple[str, ...] = ()
 
     def render(self, style: str) -> str:
         if style == st.AS_WRITTEN.name or self.topology is None:
             return self.configuration or ""
         return st.render(self.configuration or "", self.topology, style)
 
-    def cases(self) -> list[Case]:
-        return [Case(self, style, trigger) for style in self.styles for trigger in self.triggers]
+    def cases(self, tier: str | None = None) -> list[Case]:
+        """The style x trigger matrix; on the nested tier, only what the scenario's ``nested:`` names."""
+        every = [Case(self, style, trigger) for style in self.styles for trigger in self.triggers]
+        if tier != "nested":
+            return every
+        return [
+            c for c in every
+            if (not self.nested_styles or c.style in self.nested_styles)
+            and (not self.nested_triggers or c.trigger.name in self.nested_triggers)
+        ]
 
     def expected(
         self, style: str, trigger: str, resource: str, tier: str, version: Version,
@@ -281,7 +292,26 @@ class _Builder:
             source=data.get("source") or {},
             options=options,
             guest=self._guest(),
+            **self._nested(styles, triggers),
         )
+
+    def _nested(self, styles: list[str], triggers: list[Trigger]) -> dict[str, tuple[str, ...]]:
+        raw = self.data.get("nested")
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or set(raw) - {"styles", "triggers"}:
+            raise self.fail("'nested' takes styles and triggers: the cases the nested tier runs (minutes each)", "nested")
+        chosen_styles, chosen_triggers = _as_tuple(raw.get("styles")), _as_tuple(raw.get("triggers"))
+        for value in chosen_styles:
+            if value not in styles:
+                raise self.fail(f"'nested' names style '{value}', which the scenario does not run", "nested",
+                                hint="styles: " + ", ".join(styles))
+        names = [t.name for t in triggers]
+        for value in chosen_triggers:
+            if value not in names:
+                raise self.fail(f"'nested' names trigger '{value}', which the scenario does not run", "nested",
+                                hint="triggers: " + ", ".join(names))
+        return {"nested_styles": chosen_styles, "nested_triggers": chosen_triggers}
 
     def _guest(self) -> Guest:
         raw = self.data.get("guest")

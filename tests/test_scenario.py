@@ -101,3 +101,17 @@ def test_xen_and_guest_rules_match_only_where_the_tier_reports_them(tmp_path: Pa
 def test_bad_guest_type(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown guest type 'hvm'"):
         load(tmp_path, GOOD.replace("expect:\n", "guest: {type: hvm}\nexpect:\n"))
+
+
+def test_nested_key_narrows_the_matrix_on_the_nested_tier_only(tmp_path: Path) -> None:
+    s = load(tmp_path, GOOD.replace("expect:\n", "nested: {triggers: [standby]}\nexpect:\n"))
+    assert [c.full_id for c in s.cases("nested")] == ["demo[as-written-standby]"]
+    assert len(s.cases("simulate")) == len(s.cases()) == 2
+
+
+def test_nested_key_names_only_known_cases(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="'nested' names trigger 'crash'") as info:
+        load(tmp_path, GOOD.replace("expect:\n", "nested: {triggers: [crash]}\nexpect:\n"))
+    assert info.value.line == 7
+    with pytest.raises(InputError, match="'nested' takes styles and triggers"):
+        load(tmp_path, GOOD.replace("expect:\n", "nested: {nodes: 3}\nexpect:\n"))

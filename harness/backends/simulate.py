@@ -75,28 +75,7 @@ class SimulateBackend(Backend):
 
     def _settle(self, scenario: Scenario, style: str, styledir: Path) -> Settled:
         nodes = cibmod.node_names(scenario.nodes)
-        configured = styledir / "cib-configured.xml"
-        cibmod.empty_cib(configured, nodes, scenario.options)
-        unknown: list[str] = []
-        if scenario.cib is not None:
-            _load_raw_xml(configured, scenario)
-        else:
-            text = scenario.render(style)
-            (styledir / "configuration.crm").write_text(text)
-            # crmsh costs about a second per load; its result depends only on these inputs.
-            digest = cache.key(
-                configured.read_text(), text, release.identity("crm"), release.identity("crm_simulate")
-            )
-            hit = cache.get("crm-load", digest, configured)
-            if hit is not None:
-                unknown = list(hit["unknown_agents"])
-            else:
-                unknown = crmsh.apply(
-                    configured,
-                    text,
-                    crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or ""),
-                )
-                cache.put("crm-load", digest, configured, {"unknown_agents": unknown})
+        configured, unknown = configured_cib(scenario, style, styledir)
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
             sim = simulator.simulate(
@@ -270,3 +249,27 @@ def predict(cib_path: Path, trigger: Resolved, casedir: Path) -> Observation:
     state = simulator.simulate(cib_path, casedir / "state", run_actions=False, save_output=False)
     settled = Settled(cibmod.cib_node_names(root), cib_path, active_resources(state.result), root)
     return SimulateBackend(casedir).trigger(settled, trigger, casedir)
+
+
+def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path, list[str]]:
+    """The scenario in ``style`` as a file CIB (no status): its path and the agents crmsh did not know."""
+    nodes = cibmod.node_names(scenario.nodes)
+    configured = styledir / "cib-configured.xml"
+    cibmod.empty_cib(configured, nodes, scenario.options)
+    unknown: list[str] = []
+    if scenario.cib is not None:
+        _load_raw_xml(configured, scenario)
+        return configured, unknown
+    text = scenario.render(style)
+    (styledir / "configuration.crm").write_text(text)
+    # crmsh costs about a second per load; its result depends only on these inputs.
+    digest = cache.key(configured.read_text(), text, release.identity("crm"), release.identity("crm_simulate"))
+    hit = cache.get("crm-load", digest, configured)
+    if hit is not None:
+        return configured, list(hit["unknown_agents"])
+    unknown = crmsh.apply(
+        configured, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or "")
+    )
+    cache.put("crm-load", digest, configured, {"unknown_agents": unknown})
+    return configured, unknown
+

@@ -133,6 +133,11 @@ class NestedLab(Lab):
             self._nodes[name] = Node(endpoint, connect)
         return self._nodes[name]
 
+    def fresh_node(self, name: str) -> Node:
+        """A second SSH session to a machine (for a thread of its own, e.g. polling)."""
+        known = self.node(name)
+        return Node(known.endpoint, known._connect)
+
     def testinfra_host(self, name: str):  # type: ignore[no-untyped-def]
         """A pytest-testinfra Host for one machine (commands run with sudo)."""
         from .infra import host

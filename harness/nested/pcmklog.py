@@ -1,0 +1,59 @@
+"""What Pacemaker ran on a real node, read from its log: the controller's "Result of" lines.
+
+Each node's pacemaker-controld logs one line per operation the executor finished there, e.g.
+``... notice: Result of migrate_to operation for vm-guest on node1: ok | ... key=vm-guest_migrate_to_0 rc=0``,
+after a ``Requesting local execution of migrate_to operation for vm-guest on node1`` line (its start).
+These become the same journal entries the local tier's stand-ins write, so one ``classify``
+turns both into verdicts. Only the log written after the trigger is read (by byte offset).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ..local.observe import JournalEntry
+
+LOG = "/var/log/pacemaker/pacemaker.log"
+_RESULT = re.compile(
+    r"^(?P<stamp>\w{3} +\d+ \d\d:\d\d:\d\d(?:\.\d+)?) .*?Result of (?P<action>\S+) operation for "
+    r"(?P<resource>\S+) on (?P<node>\S+): (?P<status>[^|]*?)\s*(?:\||$)(?P<rest>.*)$"
+)
+_REQUEST = re.compile(
+    r"^(?P<stamp>\w{3} +\d+ \d\d:\d\d:\d\d(?:\.\d+)?) .*?Requesting local execution of (?P<action>\S+) "
+    r"operation for (?P<resource>\S+) on (?P<node>\S+)"
+)
+_RC = re.compile(r"\brc=(-?\d+)")
+_STATUS_RC = {"ok": 0, "not running": 7}
+
+
+def _seconds(stamp: str) -> float:
+    """Seconds since the start of the year (the log gives no year): enough to order one window."""
+    day, clock = stamp.rsplit(" ", 1)
+    parsed = time.strptime(f"2000 {' '.join(day.split())} {clock.split('.')[0]}", "%Y %b %d %H:%M:%S")
+    fraction = float("0." + clock.split(".")[1]) if "." in clock else 0.0
+    return (parsed.tm_yday - 1) * 86400 + parsed.tm_hour * 3600 + parsed.tm_min * 60 + parsed.tm_sec + fraction
+
+
+def parse(text: str, agent: str = "real") -> list[JournalEntry]:
+    """The operation results in ``text`` (one node's pacemaker.log), in log order."""
+    entries = []
+    requested: dict[tuple[str, str, str], float] = {}
+    for line in text.splitlines():
+        request = _REQUEST.match(line)
+        if request:
+            requested[(request["node"], request["resource"], request["action"])] = _seconds(request["stamp"])
+            continue
+        match = _RESULT.match(line)
+        if not match:
+            continue
+        rc_match = _RC.search(match["rest"])
+        status = match["status"].strip()
+        if rc_match:
+            rc = int(rc_match[1])
+        else:
+            rc = _STATUS_RC.get(status.lower().split(" (")[0], 1)
+        when = _seconds(match["stamp"])
+        began = requested.pop((match["node"], match["resource"], match["action"]), when)
+        entries.append(JournalEntry(match["node"], match["resource"], match["action"], began, when, rc, agent))
+    return entries
