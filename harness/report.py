@@ -28,12 +28,27 @@ def verdict_cell(result: CaseResult) -> tuple[str, str]:
     return verdicts, expected
 
 
+def guest_cell(result: CaseResult) -> str | None:
+    """The nested tier's guest evidence in a few words (None where the tier has no real guest)."""
+    guest = getattr(result.observation, "guest", None)
+    if guest is None:
+        return None
+    if not guest.beats:
+        return "no heartbeat"
+    if guest.unbroken:
+        return f"kept running, down {guest.downtime * 1000:.0f} ms" if guest.downtime is not None else "kept running"
+    return f"rebooted ({len(guest.boots)} boots)"
+
+
 def run_table(results: Sequence[CaseResult]) -> str:
     rows = []
-    for result in results:
+    guests = [guest_cell(r) for r in results]
+    with_guest = any(g is not None for g in guests)
+    for result, guest in zip(results, guests):
         verdict, expected = verdict_cell(result)
-        rows.append([result.case.scenario.name, result.case.style, result.case.trigger.name, verdict, expected, result.status])
-    return table(rows, ["scenario", "style", "trigger", "verdict", "expected", "result"])
+        row = [result.case.scenario.name, result.case.style, result.case.trigger.name, verdict]
+        rows.append(row + ([guest or "-"] if with_guest else []) + [expected, result.status])
+    return table(rows, ["scenario", "style", "trigger", "verdict"] + (["guest"] if with_guest else []) + ["expected", "result"])
 
 
 def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:

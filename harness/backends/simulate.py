@@ -254,6 +254,7 @@ def predict(cib_path: Path, trigger: Resolved, casedir: Path) -> Observation:
 def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path, list[str]]:
     """The scenario in ``style`` as a file CIB (no status): its path and the agents crmsh did not know."""
     nodes = cibmod.node_names(scenario.nodes)
+    styledir.mkdir(parents=True, exist_ok=True)
     configured = styledir / "cib-configured.xml"
     cibmod.empty_cib(configured, nodes, scenario.options)
     unknown: list[str] = []

@@ -1,7 +1,7 @@
 """The guest's heartbeat: did the guest keep running through the move, and how long did it stop?
 
 The test domU prints ``MHB boot=<id> n=<counter> up=<seconds>`` on its console every period
-(provisioning/guest/init); each dom0's xenconsoled logs the console to a file. Reading the lines of
+(provisioning/box/guest/init); each dom0's xenconsoled logs the console to a file. Reading the lines of
 every dom0 together: one boot id and a counter that never goes back mean an unbroken guest (a live
 migration); a new boot id means it was stopped and started. The downtime is the largest gap in
 the guest's own clock between consecutive beats, minus one period: no clock sync between dom0s is

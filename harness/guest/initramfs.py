@@ -1,10 +1,10 @@
 """The test domU's ``/init`` as an initramfs overlay, appended to the box's initramfs.
 
-The box ships the guest kernel and a busybox initramfs (provisioning/box/hooks/customize30-guest.sh).
-The heartbeat program itself (provisioning/guest/init) travels with the harness: the kernel
-unpacks concatenated compressed cpio archives in order, later files replacing earlier ones, so a
-one-file archive appended to the box's initramfs makes the guest run this harness's ``/init``
-without rebuilding the box.
+The box ships the guest kernel and a busybox initramfs whose ``/init`` is the heartbeat
+(provisioning/box/guest/init, by provisioning/box/hooks/customize30-guest.sh). The harness appends
+its own copy of that file to it on every dom0: the kernel unpacks concatenated compressed cpio
+archives in order, later files replacing earlier ones, so the guest runs this harness's heartbeat
+even on a box built by an older version (or another box that has the kernel and busybox).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-INIT = Path(__file__).resolve().parents[2] / "provisioning" / "guest" / "init"
+INIT = Path(__file__).resolve().parents[2] / "provisioning" / "box" / "guest" / "init"
 _MAGIC = b"070701"
 
 

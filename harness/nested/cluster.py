@@ -17,6 +17,7 @@ from typing import Callable
 from ..backends.base import Lab
 from ..errors import HarnessError, InputError
 from ..rundir import RunDir
+from ..runner import run
 from . import box, checks, hostcaps, provision, settings, vagrantctl
 from .isolation import Isolation
 from .ssh import Endpoint, Node, parse_ssh_config
@@ -96,7 +97,7 @@ class NestedLab(Lab):
         phase("waiting for the cluster to form")
         self.wait_formed(timeout=600)
         phase(f"snapshot '{SNAPSHOT}' of every VM")
-        self.vagrant.snapshot_save(SNAPSHOT)
+        self.snapshot_save(SNAPSHOT)
         self.rundir.update(snapshot=SNAPSHOT, phase="formed")
         progress(f"[{time.monotonic() - started:6.1f}s] cluster formed: {', '.join(self.plan.nodes)} + san")
 
@@ -156,11 +157,46 @@ class NestedLab(Lab):
                 raise HarnessError(f"cluster did not form in {timeout:.0f}s: {check.detail}")
             time.sleep(3)
 
+    def _virsh(self, *args: str, what: str | None = None):  # type: ignore[no-untyped-def]
+        assert self.isolation is not None
+        return run([*self.isolation.prefix(), "virsh", "-c", "qemu:///system", *args], what=what, timeout=600)
+
+    def _domains(self) -> list[str]:
+        return self._virsh("list", "--all", "--name", what="list the run's VMs").stdout.split()
+
+    def snapshot_save(self, name: str = SNAPSHOT) -> None:
+        """Snapshot every VM at one instant: all paused, each saved, all resumed."""
+        if self.isolation is None:
+            self.vagrant.snapshot_save(name)  # another libvirtd: only Vagrant knows which VMs are ours
+            return
+        domains = self._domains()
+        for domain in domains:
+            self._virsh("suspend", domain, what=f"pause {domain}")
+        try:
+            for domain in domains:
+                self._virsh("snapshot-create-as", "--domain", domain, "--name", name, what=f"snapshot {domain}")
+        finally:
+            for domain in domains:
+                self._virsh("resume", domain, what=f"resume {domain}")
+
     def restore(self, name: str = SNAPSHOT) -> float:
-        """Every VM back to the snapshot; clocks reset to the host's. Returns the seconds taken."""
+        """Every VM back to the snapshot; clocks reset to the host's. Returns the seconds taken.
+
+        Each VM is reverted paused and all resume together: reverted one after another while the
+        others ran, the cluster would lose its token for the whole restore (a split and fencing
+        once that exceeds token + consensus time, 22 s here).
+        """
         started = time.monotonic()
         self.close()
-        self.vagrant.snapshot_restore(name)
+        if self.isolation is None:
+            self.vagrant.snapshot_restore(name)
+        else:
+            domains = self._domains()
+            for domain in domains:
+                self._virsh("snapshot-revert", "--domain", domain, "--snapshotname", name, "--paused",
+                            what=f"revert {domain} to snapshot {name}")
+            for domain in domains:
+                self._virsh("resume", domain, what=f"resume {domain}")
         for node in self.machines():
             node.client(wait=60)
             # Guest clocks stop while saved: set them from the host (UTC seconds, no shell).

@@ -33,7 +33,7 @@ packages="$(grep -v '^\s*#' "$here/packages-$release.txt" | grep -v '^\s*$' | pa
 # Xen: multiboot2 image plus dom0 kernel; dom0 gets a fixed memory size and the serial console.
 export MH_XEN_VERSION="$xen_version"
 # bootscrub=0: scrubbing all guest RAM costs CPU time and host memory under software emulation.
-export MH_XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 bootscrub=0"
+export MH_XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=1 bootscrub=0"
 export MH_DOM0_CMDLINE="console=hvc0 earlyprintk=xen net.ifnames=0"
 export MH_VAGRANT_PUBKEY="$pubkey"
 export MH_BOX_DIR="$here"

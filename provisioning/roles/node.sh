@@ -93,18 +93,16 @@ SBD_OPTS=" || true
     sed -i -E 's/^(\s*)#?\s*use_lvmlockd = [01]/\1use_lvmlockd = 1/' /etc/lvm/lvm.conf
     grep -Eq '^\s*use_lvmlockd = 1' /etc/lvm/lvm.conf
     # sbd_remote (for pacemaker_remote nodes) comes enabled and required by dlm.service: on a full
-    # cluster node it fails (sbd already runs) and takes dlm down with it. Unlinked by hand, so
-    # that the one daemon-reload below (half a minute here) covers it.
-    local reload=0 link
+    # cluster node it fails (sbd already runs) and takes dlm down with it. The box disables it;
+    # on another box its links go by hand.
+    local link reload=0
     for link in /etc/systemd/system/*.requires/sbd_remote.service /etc/systemd/system/*.wants/sbd_remote.service; do
         if [ -L "$link" ]; then rm -f "$link"; reload=1; fi
     done
-    # Enabled so that a fenced node that reboots comes back with SBD.
-    if ! systemctl is-enabled -q sbd.service; then
-        systemctl enable corosync.service pacemaker.service sbd.service 2>/dev/null
-    elif [ "$reload" = 1 ]; then
-        systemctl daemon-reload
-    fi
+    # Enabled so that a fenced node that reboots comes back with SBD. --no-reload: the services are
+    # started by hand below, and a daemon-reload costs half a minute under software emulation.
+    systemctl --no-reload enable corosync.service pacemaker.service sbd.service 2>/dev/null
+    if [ "$reload" = 1 ]; then systemctl daemon-reload; fi
 }
 
 sbd_init() {

@@ -52,8 +52,10 @@ mkdir -p "$rootfs/var/log/xen/console"
 # SBD needs a watchdog: softdog in dom0.
 echo softdog > "$rootfs/etc/modules-load.d/softdog.conf"
 
-# The cluster services start only once provisioning has configured them.
-for unit in corosync pacemaker sbd dlm lvmlockd target rtslib-fb-targetctl; do
+# The cluster services start only once provisioning has configured them. sbd_remote (for
+# pacemaker_remote nodes) comes enabled and required by dlm.service: on a full cluster node it fails
+# (sbd already runs) and takes dlm down with it.
+for unit in corosync pacemaker sbd sbd_remote dlm lvmlockd target rtslib-fb-targetctl; do
     if [ -e "$rootfs/lib/systemd/system/$unit.service" ]; then
         chroot "$rootfs" systemctl disable "$unit.service" >/dev/null 2>&1 || true
     fi

@@ -1,0 +1,116 @@
+"""Benchmark of the nested tier's scenarios: time per scenario from the snapshot, then live migrations.
+
+usage: python benchmarks/nested_migration.py [--run DIR] [--migrations 10] [--scenario xen-lvmlockd]
+
+1. One whole case from the snapshot (restore, configure the storage stack and the guest, move the
+   guest, observe): its time, split into phases.
+2. On that cluster, the guest moved back and forth ``--migrations`` times with ``crm_resource
+   --move``: for each, how long migrate_to ran (xl migrate) and the guest's downtime measured by its
+   own heartbeat (the largest gap in its clock across that migration).
+Prints one line per measurement and the median and worst of each. Without --run it brings a
+2-node cluster up first (not part of the timings) and tears it down after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import engine, scenario
+from harness.backends.nested import RUN_ENV, NestedBackend
+from harness.errors import HarnessError
+from harness.guest import heartbeat
+from harness.triggers import Resolved, Trigger
+from harness.version import pacemaker_version
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, help="a 2-node run left up by `migration-harness up --tier nested`")
+    parser.add_argument("--migrations", type=int, default=10)
+    parser.add_argument("--scenario", default="xen-lvmlockd")
+    parser.add_argument("--style", default="colocation-order")
+    args = parser.parse_args()
+    if args.run:
+        os.environ[RUN_ENV] = str(args.run.resolve())
+    workdir = Path(tempfile.mkdtemp(prefix="mh-bench-nested-"))
+    [path] = scenario.find([args.scenario])
+    loaded = scenario.load(path)
+    case = next(c for c in loaded.cases() if c.style == args.style and c.trigger.kind == "move")
+    try:
+        with NestedBackend(workdir) as backend:
+            t = time.monotonic()
+            backend.up(loaded.nodes)
+            print(f"cluster ready in {time.monotonic() - t:.1f}s ({backend.describe()})", flush=True)
+            backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
+            result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
+            if result.error:
+                raise HarnessError(f"the case failed: {result.error}")
+            phases = {**backend.seconds, **getattr(result.observation, "seconds", {})}
+            print(f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
+                  + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()), flush=True)
+            for check in result.checks:
+                print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
+            migrations, downtimes = measure_moves(backend, result, args.migrations, workdir)
+    except HarnessError as exc:
+        print(f"nested_migration: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n{len(migrations)} migrations      median    worst")
+    print(f"migrate_to (xl migrate)  {statistics.median(migrations):6.1f}s  {max(migrations):6.1f}s")
+    print(f"guest downtime           {statistics.median(downtimes) * 1000:6.0f}ms {max(downtimes) * 1000:6.0f}ms")
+    print(f"evidence in {workdir}")
+    return 0
+
+
+def measure_moves(backend: NestedBackend, result: engine.CaseResult, count: int, workdir: Path) -> tuple[list[float], list[float]]:
+    assert result.trigger is not None and backend.lab is not None
+    vm = result.trigger.vm
+    where = str(result.trigger.node)  # the first case moved the guest there
+    settled_cib = workdir / "case" / "cib-after.xml"
+    migrations: list[float] = []
+    downtimes: list[float] = []
+    nodes = list(backend.lab.plan.nodes)
+    seen = 0
+    for i in range(count):
+        target = next(n for n in nodes if n != where)
+        settled = backend_settled(backend, settled_cib, vm)
+        observation = backend.trigger(settled, Resolved("move", vm, where, None, target), workdir / f"move-{i:02d}")
+        verdict = observation.outcome[vm]
+        beats = [b for b in heartbeat.parse("\n".join(
+            p.read_text() for k, p in observation.evidence.items() if k.endswith("guest-console")), "any")]
+        window = [b for b in beats if b.n >= seen]
+        seen = max((b.n for b in beats), default=seen)
+        evidence = heartbeat.analyse(window, backend_period(backend))
+        if verdict.verdict != "migrate" or evidence.downtime is None:
+            raise HarnessError(f"move {i + 1}: {verdict.describe()} ({evidence.describe()}): not a live migration")
+        seconds = observation.seconds.get("migration", float("nan"))
+        migrations.append(seconds)
+        downtimes.append(evidence.downtime)
+        print(f"migration {i + 1:2}: {where} -> {target}: migrate_to {seconds:.1f}s, guest downtime "
+              f"{evidence.downtime * 1000:.0f} ms, settled in {observation.seconds['trigger+settle']:.1f}s", flush=True)
+        where = target
+        settled_cib = workdir / f"move-{i:02d}" / "cib-after.xml"
+    return migrations, downtimes
+
+
+def backend_settled(backend: NestedBackend, cib_path: Path, vm: str):  # type: ignore[no-untyped-def]
+    from harness import cib as cibmod
+    from harness import simulator
+    from harness.backends.base import Settled
+    from harness.outcome import active_resources
+
+    state = simulator.simulate(cib_path, cib_path.parent / "state-for-next", run_actions=False, save_output=False)
+    return Settled(list(backend.lab.plan.nodes), cib_path, active_resources(state.result), cibmod.read(cib_path))
+
+
+def backend_period(backend: NestedBackend) -> float:
+    return backend._period(None)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
