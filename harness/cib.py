@@ -150,3 +150,22 @@ def resource_ids(root: ET.Element) -> set[str]:
 
 def cib_node_names(root: ET.Element) -> list[str]:
     return [n.get("uname", "") for n in root.iterfind(f"{NODES}/node")]
+
+
+def failed_operations(root: ET.Element) -> list[str]:
+    """Operations the CIB status records as failed: '<resource> <op> on <node>: <reason>'.
+
+    A probe (a monitor of interval 0) answering 7 (not running) is no failure.
+    """
+    failures = []
+    for state in root.iterfind("status/node_state"):
+        node = state.get("uname", "?")
+        for resource in state.iterfind("lrm/lrm_resources/lrm_resource"):
+            for op in resource.iterfind("lrm_rsc_op"):
+                rc, status = op.get("rc-code", "0"), op.get("op-status", "0")
+                probe = op.get("operation") == "monitor" and op.get("interval", "0") == "0"
+                if (rc == "0" and status == "0") or (probe and rc == "7" and status == "0") or status == "-1":
+                    continue
+                reason = op.get("exit-reason") or f"rc={rc}, status={status}"
+                failures.append(f"{resource.get('id')} {op.get('operation')} on {node}: {reason}")
+    return failures

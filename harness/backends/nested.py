@@ -155,6 +155,12 @@ class NestedBackend(Backend):
         settled_path = casedir / "cib-settled.xml"
         settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
         root = cibmod.read(settled_path)
+        failures = cibmod.failed_operations(root)
+        if failures:
+            raise HarnessError(
+                f"the configuration did not settle cleanly on the nested cluster: {'; '.join(failures)}",
+                hint="operations run slowly under software emulation: give start/stop operations the timeouts the "
+                     f"agents' metadata recommend (crm ra info <agent>); the CIB is {settled_path}")
         state = simulator.simulate(settled_path, casedir / "settled-state", run_actions=False, save_output=False)
         active = active_resources(state.result)
         if not active.get(vm):
@@ -302,6 +308,15 @@ class NestedBackend(Backend):
         notes.extend(outcome.notes)
         for entry in failed(entries):
             notes.append(f"failed: {entry}")
+        final = simulator.simulate(after, casedir / "after-state", run_actions=False, save_output=False)
+        where_after = active_resources(final.result).get(trigger.vm, [])
+        if outcome[trigger.vm].verdict == "stay" and where_after != settled.active.get(trigger.vm, []):
+            # Nothing ran for it on a surviving node, yet it is gone: it died with a fenced node.
+            gone_from = ", ".join(settled.active.get(trigger.vm, [])) or "?"
+            outcome.verdicts[trigger.vm] = replace(
+                outcome[trigger.vm], verdict="stop" if not where_after else "start",
+                from_node=gone_from, to_node=where_after[0] if where_after else None,
+                reason=f"it died with {gone_from}")
         guest = heartbeat.analyse(beats, self._period(settled))
         notes.extend(guest.notes)
         vm = trigger.vm
@@ -414,8 +429,12 @@ class _XlPoller:
                 if name in dead:
                     continue
                 try:
-                    seen[name] = node.run(["xl", "list"], check=False, timeout=10).stdout
+                    result = node.run(["xl", "list"], check=False, timeout=10)
                 except HarnessError:
                     dead.add(name)  # crashed or cut off: its domains are gone with it
-            self.history.add(time.time(), seen)
+                    continue
+                if result.ok:  # xl can fail while a migration holds its lock: no reading, not "gone"
+                    seen[name] = result.stdout
+            if seen:
+                self.history.add(time.time(), seen)
             self._stop.wait(POLL)
