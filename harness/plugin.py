@@ -128,7 +128,11 @@ class ScenarioItem(pytest.Item):
         session = _session_state(self.config)
         backend = session.backend(self.case.scenario.nodes)
         result = engine.run_case(backend, self.case, session.casedir(self.case), session.version)
+        session.results.append(result)
         self.user_properties.append(("verdicts", [c.verdict.as_json() for c in result.checks]))
+        guest = getattr(result.observation, "guest", None)
+        if guest is not None:
+            self.user_properties.append(("guest", guest.describe()))
         if result.skipped:
             pytest.skip(result.skipped)
         if not result.passed:
@@ -171,6 +175,7 @@ class _SessionState:
         self._nodes: int | None = None
         self._base: Path | None = None
         self.version: Any = None
+        self.results: list[engine.CaseResult] = []
 
     def base(self) -> Path:
         if self._base is None:
@@ -223,6 +228,24 @@ def _session_state(config: pytest.Config) -> _SessionState:
         state = _SessionState(config)
         config._migration_state = state  # type: ignore[attr-defined]
     return state
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """On the live tiers, the verdicts as a table (the nested tier adds the guest's evidence)."""
+    state = getattr(terminalreporter.config, "_migration_state", None)
+    results = [r for r in getattr(state, "results", []) if r.tier != "simulate" and not r.skipped]
+    if not results:
+        return
+    from .report import run_table
+
+    terminalreporter.section(f"migration verdicts ({results[0].tier} tier)")
+    terminalreporter.write_line(run_table(results))
+    for result in results:
+        seconds = getattr(result.observation, "seconds", {})
+        if "migration" in seconds or "guest-downtime" in seconds:
+            terminalreporter.write_line(
+                f"{result.case.full_id}: migrate_to {seconds.get('migration', float('nan')):.1f} s, guest downtime "
+                f"{seconds.get('guest-downtime', float('nan')) * 1000:.0f} ms, case {result.seconds:.0f} s; evidence {result.casedir}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -236,6 +236,9 @@ class NestedBackend(Backend):
         gone = trigger.node if base_kind in {"crash", "stop"} or trigger.kind in {"corosync-kill", "partition"} else None
         survivors = [n for n in lab.plan.nodes if n != gone]
         offsets = {n: self._log_size(lab.node(n)) for n in lab.plan.nodes}
+        # The guest's beats so far: a node that dies with the trigger takes its console log along,
+        # and without them a guest started afresh elsewhere would look like one unbroken boot.
+        before_beats = [b for n in lab.plan.nodes for b in heartbeat.parse(self._console(lab.node(n)), n)]
         inputs = {n: self._pe_inputs(lab.node(n)) for n in lab.plan.nodes}
         poller = _XlPoller(lab, xlcfg.NAME)
         poller.start()
@@ -249,7 +252,7 @@ class NestedBackend(Backend):
             poller.stop()
         seconds = {"trigger+settle": time.monotonic() - started, "idle-wait": idle}
         return self._observe(settled, trigger, casedir, survivors, offsets, inputs, poller.history,
-                             prediction, notes, seconds)
+                             prediction, notes, seconds, before_beats)
 
     @staticmethod
     def _log_size(node: "Node") -> int:
@@ -267,36 +270,37 @@ class NestedBackend(Backend):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name in survivors:
-                if self._pe_inputs(lab.node(name)) - before.get(name, set()):
-                    return
+                try:
+                    if self._pe_inputs(lab.node(name)) - before.get(name, set()):
+                        return
+                except HarnessError:
+                    continue  # fenced meanwhile: another survivor answers
             time.sleep(1)
         raise HarnessError(f"no transition on {', '.join(survivors)} in {timeout:.0f} s after the trigger")
 
     def _observe(self, settled: Settled, trigger: Resolved, casedir: Path, survivors: list[str],
                  offsets: dict[str, int], inputs: dict[str, set[str]], history: xl.DomainHistory,
-                 prediction: Outcome | None, notes: list[str], seconds: dict[str, float]) -> NestedObservation:
+                 prediction: Outcome | None, notes: list[str], seconds: dict[str, float],
+                 before_beats: list[heartbeat.Beat]) -> NestedObservation:
         lab = self._lab()
         evidence: dict[str, Path] = {}
         logs = casedir / "logs"
         logs.mkdir(exist_ok=True)
         entries: list[JournalEntry] = []
         beats: list[heartbeat.Beat] = []
+        reached: list[str] = []
         for name in survivors:
-            node = lab.node(name)
-            text = node.run(["tail", "-c", f"+{offsets[name] + 1}", pcmklog.LOG], check=False, timeout=60).stdout
-            (logs / f"{name}-pacemaker.log").write_text(text)
-            evidence[f"{name}-pacemaker-log"] = logs / f"{name}-pacemaker.log"
-            entries += pcmklog.parse(text)
-            for label, command in (("corosync", ["tail", "-n", "300", "/var/log/corosync/corosync.log"]),
-                                   ("xl-dmesg", ["xl", "dmesg"]),
-                                   ("xen", ["sh", "-c", "tail -n 200 /var/log/xen/xl-*.log 2>/dev/null"])):
-                path = logs / f"{name}-{label}.log"
-                path.write_text(node.run(command, check=False, timeout=60).stdout)
-            console = node.run(["sh", "-c", f"for f in {CONSOLE_GLOB}; do [ -f \"$f\" ] && cat \"$f\"; done"],
-                               check=False, timeout=60).stdout
-            (logs / f"{name}-guest-console.log").write_text(console)
-            evidence[f"{name}-guest-console"] = logs / f"{name}-guest-console.log"
-            beats += heartbeat.parse(console, name)
+            try:
+                entries += self._collect(lab.node(name), name, offsets[name], logs, evidence, beats)
+                reached.append(name)
+            except HarnessError as exc:
+                # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
+                notes.append(f"{name} unreachable after the trigger ({exc.message}): its operations and console are missing")
+        if not reached:
+            raise HarnessError("no node of the nested cluster answers after the trigger")
+        survivors = reached
+        seen = {(b.boot, b.n) for b in beats}
+        beats = [b for b in before_beats if (b.boot, b.n) not in seen] + beats
         entries.sort(key=lambda e: e.start)
         (casedir / "operations.tsv").write_text("".join(str(e) + "\n" for e in entries))
         evidence["operations"] = casedir / "operations.tsv"
@@ -364,6 +368,27 @@ class NestedBackend(Backend):
         return NestedObservation(outcome, evidence, notes, prediction=prediction, guest=guest, history=history,
                                  planned=planned, seconds=seconds)
 
+    def _collect(self, node: "Node", name: str, offset: int, logs: Path, evidence: dict[str, Path],
+                 beats: list[heartbeat.Beat]) -> list[JournalEntry]:
+        """One node's pacemaker log since the trigger, other logs, and the guest's console."""
+        text = node.run(["tail", "-c", f"+{offset + 1}", pcmklog.LOG], timeout=60).stdout
+        (logs / f"{name}-pacemaker.log").write_text(text)
+        evidence[f"{name}-pacemaker-log"] = logs / f"{name}-pacemaker.log"
+        for label, command in (("corosync", ["tail", "-n", "300", "/var/log/corosync/corosync.log"]),
+                               ("xl-dmesg", ["xl", "dmesg"]),
+                               ("xen", ["sh", "-c", "tail -n 200 /var/log/xen/xl-*.log 2>/dev/null"])):
+            (logs / f"{name}-{label}.log").write_text(node.run(command, check=False, timeout=60).stdout)
+        console = self._console(node)
+        (logs / f"{name}-guest-console.log").write_text(console)
+        evidence[f"{name}-guest-console"] = logs / f"{name}-guest-console.log"
+        beats += heartbeat.parse(console, name)
+        return pcmklog.parse(text)
+
+    @staticmethod
+    def _console(node: "Node") -> str:
+        return node.run(["sh", "-c", f"for f in {CONSOLE_GLOB}; do [ -f \"$f\" ] && cat \"$f\"; done; true"],
+                        check=False, timeout=60).stdout
+
     def _period(self, settled: Settled) -> float:
         match = re.search(r"mh\.period=([\d.]+)", self._lab().nodes()[0].run(["cat", xlcfg.CONFIG], check=False).stdout)
         return float(match.group(1)) if match else 0.1
@@ -377,7 +402,11 @@ class NestedBackend(Backend):
         saved: list[Path] = []
         for name in survivors:
             node = lab.node(name)
-            new = sorted(self._pe_inputs(node) - before.get(name, set()), key=lambda n: int(_PE_INPUT.match(n).group(2)))
+            try:
+                listing = self._pe_inputs(node)
+            except HarnessError:
+                continue
+            new = sorted(listing - before.get(name, set()), key=lambda n: int(_PE_INPUT.match(n).group(2)))
             for filename in new:
                 data = node.run(["base64", "-w0", f"{PENGINE}/{filename}"], check=False, timeout=60).stdout
                 path = target / f"{name}-{filename}"

@@ -7,6 +7,7 @@ the run's network namespace.
 
 from __future__ import annotations
 
+import logging
 import shlex
 import socket
 import sys
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import paramiko
+
+# A node that is fenced or rebooting on purpose makes paramiko log tracebacks of its own; the
+# harness reports lost connections itself (HarnessError with the node and the command).
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 from ..errors import CommandFailed, HarnessError
 from ..runner import Result

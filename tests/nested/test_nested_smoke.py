@@ -2,41 +2,31 @@
 
 Checks, on the formed cluster: membership and SBD fencing started, ``xl info`` on both nodes,
 both LUNs seen, the shared VG with dlm locking, SBD slots clear; then a snapshot restore works.
+The cluster is the session's (``--tier nested``): the migration scenarios of the same pytest run
+use it after these checks, and the session tears it down at its end (``--migration-run DIR``: a
+cluster left up by ``migration-harness up``, left up).
 Skipped with the reason where the tier cannot run (no vagrant-libvirt, not root, ...).
 Several minutes under software emulation: opt in with ``--tier nested`` or ``-m 'tier'``.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
-from harness.backends.nested import NestedBackend
-from harness.errors import BackendUnavailable
-from harness.rundir import RunDir
 
 pytestmark = pytest.mark.tier("nested")
 
 
 @pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest) -> Iterator[object]:
-    from harness.plugin import effective_tier
+def lab(request: pytest.FixtureRequest) -> object:
+    """The session's nested cluster: the one the migration scenarios of the same session run on."""
+    from harness.plugin import _session_state, effective_tier
 
     # Minutes of VMs: only when the session asks for this tier, never in a plain `pytest tests/`.
     if effective_tier(request.config) != "nested":
         pytest.skip("nested smoke test: runs only with --tier nested (or MIGRATION_HARNESS_TIER=nested)")
-    try:
-        NestedBackend.sanity_check()
-    except BackendUnavailable as exc:
-        pytest.skip(f"tier nested cannot run here: {exc}")
-    from harness.nested.cluster import NestedLab
-
-    lab = NestedLab.create(2, RunDir.create("nested"))
-    try:
-        yield lab
-    finally:
-        lab.down()
+    backend = _session_state(request.config).backend(2)  # skips with the reason where the tier cannot run
+    return backend.lab
 
 
 def test_cluster_formed(lab) -> None:  # type: ignore[no-untyped-def]
@@ -63,6 +53,6 @@ def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:  # type: ignore[
 
 
 def test_restore_from_snapshot(lab) -> None:  # type: ignore[no-untyped-def]
-    seconds = lab.restore()
+    lab.restore()
     assert lab.wait_formed(timeout=120).ok
-    assert seconds < 60, f"restore took {seconds:.1f}s"
+    assert lab.node("node1").run(["crm_resource", "--list-raw"]).stdout.split() == ["fence-sbd"]
