@@ -52,10 +52,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the last cluster up")
     args = parser.parse_args()
     try:
-        cached = box.find(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
+        cached = box.find(RELEASE, box.choose_xen(RELEASE))
         if cached is None:
             print("box not cached: building it first (not part of the timings)", flush=True)
-            box.build(RELEASE, box.MIGRATABLE_XEN.get(RELEASE))
+            box.build(RELEASE, box.choose_xen(RELEASE))
         table = {n: measure(n, args.restores, keep=args.keep and i == len(args.nodes) - 1)
                  for i, n in enumerate(args.nodes)}
     except HarnessError as exc:

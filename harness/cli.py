@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = box.add_parser("build", help="build a libvirt box offline from the Debian archive")
     b.add_argument("--release", default="bookworm")
     b.add_argument("--xen", default=None,
-                   help="Xen package version to pin (default: one that can live-migrate PV guests, e.g. 4.17.5 on bookworm)")
+                   help="Xen package version: a version, 'candidate' (the archive's current one: 4.17.7 on bookworm, "
+                        "no PV live migration) or 'pinned' (default: one that can live-migrate PV guests, 4.17.5 on "
+                        "bookworm); the nested tier's choice is $MIGRATION_HARNESS_XEN")
     b.set_defaults(func=cmd_box_build)
     b = box.add_parser("list", help="cached boxes")
     b.set_defaults(func=cmd_box_list)
@@ -358,7 +360,7 @@ def _dead(run: rundir.RunDir) -> bool:
 def cmd_box_build(args: argparse.Namespace) -> int:
     from .nested import box
 
-    xen = args.xen or box.MIGRATABLE_XEN.get(args.release)
+    xen = box.choose_xen(args.release, args.xen)
     path = box.build(release=args.release, xen=xen, progress=lambda line: print(line, flush=True))
     print(f"box ready: {path}")
     return EXIT_OK

@@ -97,6 +97,22 @@ def inputs_hash(release: str, xen: str | None, mirror: str, security: str,
     return digest.hexdigest()[:12]
 
 
+XEN_ENV = "MIGRATION_HARNESS_XEN"
+
+
+def choose_xen(release: str, choice: str | None = None) -> str | None:
+    """The Xen package version a box gets: 'pinned' (default: one that live-migrates PV guests),
+    'candidate' (what the archive installs today: Debian 12's is 4.17.7, which cannot), or a version.
+    ``choice`` defaults to $MIGRATION_HARNESS_XEN."""
+    choice = choice or os.environ.get(XEN_ENV) or "pinned"
+    if choice == "pinned":
+        return MIGRATABLE_XEN.get(release)
+    if choice == "candidate":
+        return None
+    _check(release, choice)
+    return choice
+
+
 def box_name(release: str, xen: str | None, digest: str) -> str:
     xen_part = re.sub(r"[^A-Za-z0-9.]+", ".", xen.split("-")[0]) if xen else "candidate"
     return f"mh-{release}-xen{xen_part}-{digest}"

@@ -53,7 +53,7 @@ class NestedLab(Lab):
         hostcaps.sanity_check(isolated=True)
         cpu = hostcaps.detect()
         progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}")
-        package = box.build(RELEASE, xen=box.MIGRATABLE_XEN.get(RELEASE), progress=progress)
+        package = box.build(RELEASE, xen=box.choose_xen(RELEASE), progress=progress)
         box_name = package.parent.name
         serial = rundir.path / "serial"
         serial.mkdir(exist_ok=True)
