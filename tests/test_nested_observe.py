@@ -9,7 +9,7 @@ from harness.guest import heartbeat
 from harness.local.observe import journal_outcome
 from harness.nested import pcmklog
 
-DATA = Path(__file__).parent / "data" / "real"
+DATA = Path(__file__).parent / "data" / "nested"
 
 
 def _entries() -> list:
