@@ -130,7 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = [
         c
         for s in scenarios
-        for c in s.cases(args.tier)
+        # --style/--trigger pick from the whole matrix; without them the nested tier runs what the
+        # scenario's `nested:` names.
+        for c in s.cases(None if args.style or args.trigger else args.tier)
         if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.name in args.trigger)
     ]
     if not cases:

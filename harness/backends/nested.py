@@ -340,7 +340,7 @@ class NestedBackend(Backend):
         migrate_seconds = _migration_seconds(entries, vm)
         if migrate_seconds is not None:
             seconds["migration"] = migrate_seconds
-        if guest.downtime is not None:
+        if guest.unbroken and guest.downtime is not None:
             seconds["guest-downtime"] = guest.downtime
         series = casedir / "heartbeat.tsv"
         series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))
