@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--migrations", type=int, default=10)
     parser.add_argument("--scenario", default="xen-lvmlockd")
     parser.add_argument("--style", default="colocation-order")
+    parser.add_argument("--moves-only", action="store_true",
+                        help="skip the whole case: move the guest the run already has (after a first run of this benchmark)")
     args = parser.parse_args()
     if args.run:
         os.environ[RUN_ENV] = str(args.run.resolve())
@@ -47,16 +49,24 @@ def main() -> int:
             t = time.monotonic()
             backend.up(loaded.nodes)
             print(f"cluster ready in {time.monotonic() - t:.1f}s ({backend.describe()})", flush=True)
-            backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
-            result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
-            if result.error:
-                raise HarnessError(f"the case failed: {result.error}")
-            phases = {**backend.seconds, **getattr(result.observation, "seconds", {})}
-            print(f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
-                  + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()), flush=True)
-            for check in result.checks:
-                print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
-            migrations, downtimes = measure_moves(backend, result, args.migrations, workdir)
+            vm = loaded.resources[0]
+            if args.moves_only:
+                assert backend.lab is not None
+                start = workdir / "live-cib.xml"
+                start.write_text(backend.lab.nodes()[0].run(["cibadmin", "-Q"]).stdout)
+                backend.adjustments = []
+            else:
+                backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
+                result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
+                if result.error:
+                    raise HarnessError(f"the case failed: {result.error}")
+                phases = getattr(result.observation, "seconds", {})
+                print(f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
+                      + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()), flush=True)
+                for check in result.checks:
+                    print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
+                start = workdir / "case" / "cib-after.xml"
+            migrations, downtimes = measure_moves(backend, vm, start, args.migrations, workdir)
     except HarnessError as exc:
         print(f"nested_migration: {exc}", file=sys.stderr)
         return 2
@@ -67,18 +77,16 @@ def main() -> int:
     return 0
 
 
-def measure_moves(backend: NestedBackend, result: engine.CaseResult, count: int, workdir: Path) -> tuple[list[float], list[float]]:
-    assert result.trigger is not None and backend.lab is not None
-    vm = result.trigger.vm
-    where = str(result.trigger.node)  # the first case moved the guest there
-    settled_cib = workdir / "case" / "cib-after.xml"
+def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int, workdir: Path) -> tuple[list[float], list[float]]:
+    assert backend.lab is not None
     migrations: list[float] = []
     downtimes: list[float] = []
     nodes = list(backend.lab.plan.nodes)
     seen = 0
     for i in range(count):
-        target = next(n for n in nodes if n != where)
         settled = backend_settled(backend, settled_cib, vm)
+        where = settled.active[vm][0]
+        target = next(n for n in nodes if n != where)
         observation = backend.trigger(settled, Resolved("move", vm, where, None, target), workdir / f"move-{i:02d}")
         verdict = observation.outcome[vm]
         beats = [b for b in heartbeat.parse("\n".join(
@@ -93,7 +101,6 @@ def measure_moves(backend: NestedBackend, result: engine.CaseResult, count: int,
         downtimes.append(evidence.downtime)
         print(f"migration {i + 1:2}: {where} -> {target}: migrate_to {seconds:.1f}s, guest downtime "
               f"{evidence.downtime * 1000:.0f} ms, settled in {observation.seconds['trigger+settle']:.1f}s", flush=True)
-        where = target
         settled_cib = workdir / f"move-{i:02d}" / "cib-after.xml"
     return migrations, downtimes
 

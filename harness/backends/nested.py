@@ -145,6 +145,7 @@ class NestedBackend(Backend):
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         self.adjustments = list(made.notes)
+        self.seconds = {}
         if not self._fresh:
             self.seconds["restore"] = lab.restore()
             lab.wait_formed(timeout=180)
@@ -221,6 +222,7 @@ class NestedBackend(Backend):
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> NestedObservation:
         lab = self._lab()
+        casedir.mkdir(parents=True, exist_ok=True)
         notes = list(self.adjustments)
         base_kind = KINDS[trigger.kind].predicted_as or trigger.kind
         first = lab.nodes()[0]
@@ -250,7 +252,8 @@ class NestedBackend(Backend):
             idle = self._wait_idle(survivors, SETTLE_TIMEOUT)
         finally:
             poller.stop()
-        seconds = {"trigger+settle": time.monotonic() - started, "idle-wait": idle}
+        seconds = {"restore": self.seconds.get("restore", 0.0), "configure": self.seconds.get("configure", 0.0),
+                   "trigger+settle": time.monotonic() - started, "idle-wait": idle}
         return self._observe(settled, trigger, casedir, survivors, offsets, inputs, poller.history,
                              prediction, notes, seconds, before_beats)
 
