@@ -302,8 +302,7 @@ class NestedBackend(Backend):
         if not reached:
             raise HarnessError("no node of the nested cluster answers after the trigger")
         survivors = reached
-        seen = {(b.boot, b.n) for b in beats}
-        beats = [b for b in before_beats if (b.boot, b.n) not in seen] + beats
+        beats = before_beats + beats  # the boot before the trigger first; analyse() drops repeats
         entries.sort(key=lambda e: e.start)
         (casedir / "operations.tsv").write_text("".join(str(e) + "\n" for e in entries))
         evidence["operations"] = casedir / "operations.tsv"
