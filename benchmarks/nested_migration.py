@@ -25,7 +25,7 @@ from harness import engine, scenario
 from harness.backends.nested import RUN_ENV, NestedBackend
 from harness.errors import HarnessError
 from harness.guest import heartbeat
-from harness.triggers import Resolved, Trigger
+from harness.triggers import Resolved
 from harness.version import pacemaker_version
 
 
@@ -55,12 +55,14 @@ def main() -> int:
                 start = workdir / "live-cib.xml"
                 start.write_text(backend.lab.nodes()[0].run(["cibadmin", "-Q"]).stdout)
                 backend.adjustments = []
+                backend.period = loaded.guest.period
             else:
                 backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
                 result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
                 if result.error:
                     raise HarnessError(f"the case failed: {result.error}")
-                phases = getattr(result.observation, "seconds", {})
+                assert result.observation is not None
+                phases = result.observation.seconds
                 print(f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
                       + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()), flush=True)
                 for check in result.checks:
@@ -84,7 +86,7 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
     nodes = list(backend.lab.plan.nodes)
     seen = 0
     for i in range(count):
-        settled = backend_settled(backend, settled_cib, vm)
+        settled = backend.settled(settled_cib)
         where = settled.active[vm][0]
         target = next(n for n in nodes if n != where)
         observation = backend.trigger(settled, Resolved("move", vm, where, None, target), workdir / f"move-{i:02d}")
@@ -93,7 +95,7 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
             p.read_text() for k, p in observation.evidence.items() if k.endswith("guest-console")), "any")]
         window = [b for b in beats if b.n >= seen]
         seen = max((b.n for b in beats), default=seen)
-        evidence = heartbeat.analyse(window, backend_period(backend))
+        evidence = heartbeat.analyse(window, backend.period)
         if verdict.verdict != "migrate" or evidence.downtime is None:
             raise HarnessError(f"move {i + 1}: {verdict.describe()} ({evidence.describe()}): not a live migration")
         seconds = observation.seconds.get("migration", float("nan"))
@@ -103,20 +105,6 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
               f"{evidence.downtime * 1000:.0f} ms, settled in {observation.seconds['trigger+settle']:.1f}s", flush=True)
         settled_cib = workdir / f"move-{i:02d}" / "cib-after.xml"
     return migrations, downtimes
-
-
-def backend_settled(backend: NestedBackend, cib_path: Path, vm: str):  # type: ignore[no-untyped-def]
-    from harness import cib as cibmod
-    from harness import simulator
-    from harness.backends.base import Settled
-    from harness.outcome import active_resources
-
-    state = simulator.simulate(cib_path, cib_path.parent / "state-for-next", run_actions=False, save_output=False)
-    return Settled(list(backend.lab.plan.nodes), cib_path, active_resources(state.result), cibmod.read(cib_path))
-
-
-def backend_period(backend: NestedBackend) -> float:
-    return backend._period(None)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section(f"migration verdicts ({results[0].tier} tier)")
     terminalreporter.write_line(run_table(results))
     for result in results:
-        seconds = getattr(result.observation, "seconds", {})
+        seconds = result.observation.seconds if result.observation else {}
         if "migration" in seconds or "guest-downtime" in seconds:
             terminalreporter.write_line(
                 f"{result.case.full_id}: migrate_to {seconds.get('migration', float('nan')):.1f} s, guest downtime "

@@ -36,6 +36,8 @@ class Observation:
     evidence: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     prediction: Outcome | None = None  # the simulate tier's verdicts for the same CIB and trigger
+    planned: Outcome | None = None  # live tiers: the DC's plan for the trigger's first transition
+    seconds: dict[str, float] = field(default_factory=dict)  # live tiers: phases of the case
 
 
 class Backend(abc.ABC):

@@ -52,8 +52,6 @@ class LocalObservation(Observation):
 
     double_active: dict[str, list[str]] = field(default_factory=dict)
     journal: list[observe.JournalEntry] = field(default_factory=list)
-    planned: Outcome | None = None  # the DC's plan for the trigger's first transition
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class LocalBackend(Backend):

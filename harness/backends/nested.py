@@ -20,15 +20,15 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import cib as cibmod
 from .. import simulator
-from ..errors import BackendUnavailable, CaseSkipped, HarnessError, InputError
+from ..errors import BackendUnavailable, CaseSkipped, HarnessError
 from ..guest import heartbeat, initramfs, picture, xl, xlcfg
-from ..local.observe import IDLE_SCRIPT, JournalEntry, failed, journal_outcome
+from ..local.observe import IDLE_SCRIPT, SAVED_INPUT, JournalEntry, failed, journal_outcome
 from ..nested import actions, hostcaps, pcmklog, realize
 from ..nested.settings import VG
 from ..outcome import Outcome, active_resources, summary_actions
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 RUN_ENV = "MIGRATION_HARNESS_RUN"
 PENGINE = "/var/lib/pacemaker/pengine"
 CONSOLE_GLOB = f"/var/log/xen/console/guest-{xlcfg.NAME}*.log"
-_PE_INPUT = re.compile(r"^pe-(input|warn|error)-(\d+)\.bz2$")
 SETTLE_TIMEOUT = 600.0  # a storage stack plus a guest starting under software emulation
 POLL = 0.5
 
@@ -54,8 +53,6 @@ POLL = 0.5
 class NestedObservation(Observation):
     guest: heartbeat.GuestEvidence | None = None
     history: xl.DomainHistory | None = None
-    planned: Outcome | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class NestedBackend(Backend):
@@ -71,6 +68,7 @@ class NestedBackend(Backend):
         self._xen: str | None = None
         self.adjustments: list[str] = []
         self.seconds: dict[str, float] = {}
+        self.period = 0.1  # the configured guest's heartbeat period (its kernel command line)
 
     @classmethod
     def sanity_check(cls) -> None:
@@ -151,25 +149,31 @@ class NestedBackend(Backend):
             lab.wait_formed(timeout=180)
         self._fresh = False
         self._prepare_guest(scenario)
+        self.period = scenario.guest.period
         self._load(first, made, scenario.options)
         self.seconds["idle-wait"] = self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
         settled_path = casedir / "cib-settled.xml"
         settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
-        root = cibmod.read(settled_path)
-        failures = cibmod.failed_operations(root)
+        settled = self.settled(settled_path)
+        failures = cibmod.failed_operations(settled.cib)
         if failures:
             raise HarnessError(
                 f"the configuration did not settle cleanly on the nested cluster: {'; '.join(failures)}",
                 hint="operations run slowly under software emulation: give start/stop operations the timeouts the "
                      f"agents' metadata recommend (crm ra info <agent>); the CIB is {settled_path}")
-        state = simulator.simulate(settled_path, casedir / "settled-state", run_actions=False, save_output=False)
-        active = active_resources(state.result)
+        active = settled.active
         if not active.get(vm):
             failures = [f"{r}: {', '.join(n)}" for r, n in active.items()]
             raise HarnessError(f"{vm} did not start on the nested cluster (active: {'; '.join(failures) or 'nothing'})",
                                hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log")
         self.seconds["configure"] = time.monotonic() - started
-        return Settled(list(lab.plan.nodes), settled_path, active, root)
+        return settled
+
+    def settled(self, cib_path: Path) -> Settled:
+        """The cluster at rest as the CIB at ``cib_path`` records it (where each resource runs)."""
+        state = simulator.simulate(cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False,
+                                   save_output=False)
+        return Settled(list(self._lab().plan.nodes), cib_path, active_resources(state.result), cibmod.read(cib_path))
 
     def _prepare_guest(self, scenario: Scenario) -> None:
         """On every dom0: the guest's xl config and initramfs; once on the shared VG: its disk."""
@@ -265,7 +269,7 @@ class NestedBackend(Backend):
     @staticmethod
     def _pe_inputs(node: "Node") -> set[str]:
         out = node.run(["ls", "-1", PENGINE], check=False, timeout=30).stdout
-        return {name for name in out.split() if _PE_INPUT.match(name)}
+        return {name for name in out.split() if SAVED_INPUT.match(name)}
 
     def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
         """Until a surviving node saved a scheduler input after the trigger (the DC noticed)."""
@@ -314,8 +318,7 @@ class NestedBackend(Backend):
         notes.extend(outcome.notes)
         for entry in failed(entries):
             notes.append(f"failed: {entry}")
-        final = simulator.simulate(after, casedir / "after-state", run_actions=False, save_output=False)
-        where_after = active_resources(final.result).get(trigger.vm, [])
+        where_after = self.settled(after).active.get(trigger.vm, [])
         if outcome[trigger.vm].verdict == "stay" and where_after != settled.active.get(trigger.vm, []):
             # Nothing ran for it on a surviving node, yet it is gone: it died with a fenced node.
             gone_from = ", ".join(settled.active.get(trigger.vm, [])) or "?"
@@ -323,7 +326,7 @@ class NestedBackend(Backend):
                 outcome[trigger.vm], verdict="stop" if not where_after else "start",
                 from_node=gone_from, to_node=where_after[0] if where_after else None,
                 reason=f"it died with {gone_from}")
-        guest = heartbeat.analyse(beats, self._period(settled))
+        guest = heartbeat.analyse(beats, self.period)
         notes.extend(guest.notes)
         vm = trigger.vm
         verdict = outcome[vm]
@@ -349,7 +352,7 @@ class NestedBackend(Backend):
         evidence["heartbeat"] = series
         if beats:
             svg = casedir / "heartbeat.svg"
-            picture.heartbeat_svg(beats, self._period(settled), svg, title=f"{vm}: {actions.describe(trigger)}")
+            picture.heartbeat_svg(beats, self.period, svg, title=f"{vm}: {actions.describe(trigger)}")
             evidence["heartbeat-picture"] = svg
         placement = casedir / "xl-history.txt"
         placement.write_text("".join(f"{t - (history.samples[0].time if history.samples else t):7.1f}s  {where}\n"
@@ -391,10 +394,6 @@ class NestedBackend(Backend):
         return node.run(["sh", "-c", f"for f in {CONSOLE_GLOB}; do [ -f \"$f\" ] && cat \"$f\"; done; true"],
                         check=False, timeout=60).stdout
 
-    def _period(self, settled: Settled) -> float:
-        match = re.search(r"mh\.period=([\d.]+)", self._lab().nodes()[0].run(["cat", xlcfg.CONFIG], check=False).stdout)
-        return float(match.group(1)) if match else 0.1
-
     def _planned(self, trigger: Resolved, casedir: Path, survivors: list[str], before: dict[str, set[str]],
                  evidence: dict[str, Path]) -> tuple[Outcome | None, list]:
         """The DC's saved scheduler inputs since the trigger, replayed: its first plan for the VM."""
@@ -408,7 +407,7 @@ class NestedBackend(Backend):
                 listing = self._pe_inputs(node)
             except HarnessError:
                 continue
-            new = sorted(listing - before.get(name, set()), key=lambda n: int(_PE_INPUT.match(n).group(2)))
+            new = sorted(listing - before.get(name, set()), key=lambda n: int(SAVED_INPUT.match(n).group(2)))
             for filename in new:
                 data = node.run(["base64", "-w0", f"{PENGINE}/{filename}"], check=False, timeout=60).stdout
                 path = target / f"{name}-{filename}"

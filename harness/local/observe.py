@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .cluster import LocalLab
 
 POLL = 0.1
-_SAVED_INPUT = re.compile(r"^pe-(input|warn|error)-\d+\.bz2$")
+# A scheduler input the DC saved, and its number (pe-input.last and friends are pointers, not inputs).
+SAVED_INPUT = re.compile(r"^pe-(input|warn|error)-(\d+)\.bz2$")
 # Operations that change where a resource runs; probes and monitors only look.
 PATH_ACTIONS = ("start", "stop", "migrate_to", "migrate_from", "promote", "demote")
 
@@ -175,7 +176,7 @@ def pe_inputs(lab: "LocalLab") -> dict[Path, float]:
         directory = lab.dirs(node).pengine
         if directory.is_dir():
             for path in directory.glob("pe-*"):
-                if not _SAVED_INPUT.match(path.name):
+                if not SAVED_INPUT.match(path.name):
                     continue  # pe-input.last and friends are pointers, not inputs
                 try:
                     found[path] = path.stat().st_mtime

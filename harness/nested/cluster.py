@@ -159,7 +159,7 @@ class NestedLab(Lab):
 
     def _virsh(self, *args: str, what: str | None = None):  # type: ignore[no-untyped-def]
         assert self.isolation is not None
-        return run([*self.isolation.prefix(), "virsh", "-c", "qemu:///system", *args], what=what, timeout=600)
+        return run(self.isolation.virsh(*args), what=what, timeout=600)
 
     def _domains(self) -> list[str]:
         return self._virsh("list", "--all", "--name", what="list the run's VMs").stdout.split()

@@ -95,12 +95,14 @@ class Isolation:
         run([*self.prefix(), "libvirtd", "-d", "-p", pids / "libvirtd.pid"], what="starting libvirtd")
         self.libvirtd = _read_pid(pids / "libvirtd.pid")
         on_pid(self)
-        _wait(lambda: run([*self.prefix(), "virsh", "-c", "qemu:///system", "version"],
-                          check=False, timeout=30).ok, 60, "libvirtd")
+        _wait(lambda: run(self.virsh("version"), check=False, timeout=30).ok, 60, "libvirtd")
         images = "/var/lib/libvirt/images"
-        virsh = [*self.prefix(), "virsh", "-c", "qemu:///system"]
-        run([*virsh, "pool-define-as", "default", "dir", "--target", images], what="defining the pool")
-        run([*virsh, "pool-start", "default"], what="starting the pool")
+        run(self.virsh("pool-define-as", "default", "dir", "--target", images), what="defining the pool")
+        run(self.virsh("pool-start", "default"), what="starting the pool")
+
+    def virsh(self, *args: str) -> list[str]:
+        """argv of virsh talking to the run's own libvirtd."""
+        return [*self.prefix(), "virsh", "-c", "qemu:///system", *args]
 
     def pids_inside(self) -> list[int]:
         """Every process in the run's network namespace (all of them ours)."""
