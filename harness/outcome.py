@@ -9,7 +9,7 @@ and gives Pacemaker's reason. Where the two disagree, the verdict keeps the grap
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 VERDICTS = (
@@ -214,18 +214,29 @@ def classify(
     summary: list[SummaryAction] | None = None,
     active_before: dict[str, list[str]] | None = None,
 ) -> Outcome:
-    """One verdict per resource the transition acts on."""
+    """One verdict per resource a transition graph acts on."""
+    return classify_operations(graph_operations(graph), summary, active_before, fenced_nodes(graph))
+
+
+def classify_operations(
+    operations: Iterable[Operation],
+    summary: list[SummaryAction] | None = None,
+    active_before: dict[str, list[str]] | None = None,
+    fenced: tuple[str, ...] = (),
+) -> Outcome:
+    """One verdict per resource the operations act on, wherever they came from: a transition
+    graph (planned) or what a live cluster ran (observed)."""
     summary = summary or []
     active_before = active_before or {}
     by_resource: dict[str, list[Operation]] = {}
-    for op in graph_operations(graph):
+    for op in operations:
         if op.task in _PATH_TASKS and not (op.task == "stop" and op.pseudo and op.resource not in active_before):
             by_resource.setdefault(op.resource, []).append(op)
     actions = {a.resource: a for a in summary}
     verdicts: dict[str, Verdict] = {}
     for resource, ops in by_resource.items():
         verdicts[resource] = _verdict(resource, ops, actions.get(resource), active_before.get(resource, []))
-    outcome = Outcome(verdicts, active_before, fenced_nodes(graph))
+    outcome = Outcome(verdicts, active_before, fenced)
     for action in summary:
         if action.resource not in verdicts and not action.blocked:
             outcome.notes.append(f"summary lists '{action}' but the graph has no operation for it")

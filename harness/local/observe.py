@@ -4,7 +4,7 @@ Idle: the DC in S_IDLE, no pending operation recorded in the CIB, and the CIB ve
 twice in a row. What ran: the stand-ins' journal (every action, with node, times and rc) for the
 trigger's window, and the scheduler inputs the DC saved in that window (the plan it made, and
 Pacemaker's reasons). ``journal_outcome`` turns the journal into verdicts with the same
-``classify`` as every tier, by writing the executed operations as a transition graph.
+``classify_operations`` as every tier.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import HarnessError
-from ..outcome import Outcome, SummaryAction, classify
+from ..outcome import Operation, Outcome, SummaryAction, classify_operations
 
 if TYPE_CHECKING:
     from .cluster import LocalLab
@@ -62,17 +62,9 @@ def window(entries: list[JournalEntry], since: float) -> list[JournalEntry]:
     return [e for e in entries if e.start >= since]
 
 
-def journal_graph(entries: list[JournalEntry]) -> ET.Element:
-    """The successful path operations of ``entries`` written as a transition graph, in order."""
-    graph = ET.Element("transition_graph")
-    for number, entry in enumerate(e for e in entries if e.rc == 0 and e.action in PATH_ACTIONS):
-        synapse = ET.SubElement(graph, "synapse", id=str(number))
-        action_set = ET.SubElement(synapse, "action_set")
-        op = ET.SubElement(action_set, "rsc_op", id=str(number), operation=entry.action,
-                           operation_key=f"{entry.resource}_{entry.action}_0", on_node=entry.node)
-        ET.SubElement(op, "primitive", id=entry.resource)
-        ET.SubElement(op, "attributes", CRM_meta_interval="0")
-    return graph
+def journal_operations(entries: list[JournalEntry]) -> list[Operation]:
+    """The successful path operations of ``entries``, in the order they ran."""
+    return [Operation(e.resource, e.action, e.node) for e in entries if e.rc == 0 and e.action in PATH_ACTIONS]
 
 
 def journal_outcome(
@@ -83,7 +75,8 @@ def journal_outcome(
     # The journal names clone instances by their primitive's id (the executor's view); the summary's
     # clone-instance lines (dlm:0) have no counterpart there and would only add noise.
     ran = {e.resource for e in entries}
-    return classify(journal_graph(entries), [a for a in summary or [] if a.resource in ran], active_before)
+    return classify_operations(journal_operations(entries), [a for a in summary or [] if a.resource in ran],
+                               active_before)
 
 
 def cib_operations(cib: ET.Element, since: float) -> set[tuple[str, str, str]]:
