@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from harness import scenario as scenario_mod
-from harness.backends.local import LocalBackend
+from harness.tiers.local.backend import LocalBackend
 from harness.engine import run_case
 from harness.errors import HarnessError
-from harness.local.cluster import LocalLab
+from harness.tiers.local.cluster import LocalLab
 from harness.rundir import RunDir
 from harness.version import pacemaker_version
 

@@ -14,8 +14,8 @@ import sys
 import time
 
 from harness.errors import HarnessError
-from harness.nested import box
-from harness.nested.cluster import RELEASE, NestedLab
+from harness.tiers.nested import box
+from harness.tiers.nested.cluster import RELEASE, NestedLab
 from harness.rundir import RunDir
 
 

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from harness import engine, scenario
-from harness.backends.nested import RUN_ENV, NestedBackend
+from harness.tiers.nested.backend import RUN_ENV, NestedBackend
 from harness.errors import HarnessError
-from harness.guest import heartbeat
+from harness.tiers.nested.guest import heartbeat
 from harness.triggers import Resolved
 from harness.version import pacemaker_version
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from harness import engine, replay, scenario
-from harness.backends.simulate import SimulateBackend
+from harness.tiers.simulate.backend import SimulateBackend
 from harness.runner import run
 from harness.version import pacemaker_version
 

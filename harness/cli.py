@@ -1,7 +1,10 @@
 """The ``migration-harness`` command: run scenarios, replay scheduler inputs, manage live clusters.
 
-Exit codes: 0 all verdicts as expected; 1 a verdict differs from its expectation; 2 bad input or an
-environment problem (the message says what and how to fix); 130 interrupted (after cleaning up).
+Exit codes: 0 every case that ran gave the expected verdict (skipped cases are listed and counted,
+and at least one case ran); 1 a verdict differs from its expectation, or a case failed with an
+error; 2 bad input or an environment problem (the message says what and how to fix); 3 nothing
+was verified: every case was skipped (a tier that cannot run them, a style this Pacemaker lacks);
+130 interrupted (after cleaning up).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import backends, release, rundir, scenario
+from . import release, rundir, scenario, tiers
 from .errors import HarnessError, InputError
 from .triggers import KINDS
 
-EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_ALL_SKIPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run scenarios: a table of scenario x style x trigger -> verdict")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files, directories or shipped names (default: all shipped)")
-    p.add_argument("--tier", default=backends.DEFAULT_TIER, choices=list(backends.TIERS))
+    p.add_argument("--tier", default=tiers.DEFAULT_TIER, choices=list(tiers.TIERS))
     p.add_argument("--style", action="append", help="only these styles (repeatable)")
     p.add_argument("--trigger", action="append", choices=list(KINDS), help="only these triggers (repeatable)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("up", help="bring up a live cluster (local or nested tier) and leave it running")
-    p.add_argument("--tier", required=True, choices=[t for t in backends.LABS])
+    p.add_argument("--tier", required=True, choices=[t for t in tiers.LABS])
     p.add_argument("--nodes", type=int, default=2, choices=[2, 3])
     p.set_defaults(func=cmd_up)
 
@@ -137,11 +140,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     if not cases:
         raise HarnessError("no case matches the given --style/--trigger filters")
-    if args.run is not None:
-        if args.tier != "nested":
-            raise InputError("--run DIR is for the nested tier", hint="add --tier nested")
-        os.environ["MIGRATION_HARNESS_RUN"] = str(args.run.resolve())
-    backend_cls = backends.get(args.tier)
+    if args.run is not None and args.tier != "nested":
+        raise InputError("--run DIR is for the nested tier", hint="add --tier nested")
+    backend_cls = tiers.get(args.tier)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -165,12 +166,13 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore
     by_release: dict[str, list[engine.CaseResult]] = {}
     for name in args.release or ["host"]:
         release.activate(release.ensure(name, progress=lambda line: print(line, file=sys.stderr, flush=True)))
-        backend_cls.sanity_check()
+        run_dir = args.run.resolve() if args.run else None
+        backend_cls.sanity_check(run_dir)
         version = pacemaker_version()
         label = release.active().label
         reldir = workdir / label if args.release and len(args.release) > 1 else workdir
         reldir.mkdir(parents=True, exist_ok=True)
-        with backend_cls(reldir) as backend:
+        with backend_cls(reldir, run=run_dir) as backend:
             if not args.json:
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
             for nodes in sorted({s.nodes for s in scenarios}):
@@ -191,20 +193,23 @@ def _case_done(result) -> None:  # type: ignore[no-untyped-def]
 def _report_run(args, results, by_release, workdir, started):  # type: ignore[no-untyped-def]
     from . import report
 
-    failing = [r for r in results if not r.passed]
+    failing = [r for r in results if r.failed]
     if args.record:
         from . import record
 
         record.record(record.rows_from_results(results))
     if args.tier == "simulate":
-        from .backends.simulate import render_evidence
+        from .prediction import render_evidence
 
         for result in results if args.keep else failing:
             if result.observation:
                 render_evidence(result.observation)
+    if not args.keep:
+        _prune(workdir, failing)  # before the report, so that every evidence path it prints exists
     elapsed = time.monotonic() - started
     if args.json:
-        print(json.dumps({"tier": args.tier, "seconds": round(elapsed, 3),
+        counts = report.counts(results)
+        print(json.dumps({"tier": args.tier, "seconds": round(elapsed, 3), **counts,
                           "cases": [r.as_json() for r in results]}, indent=2))
     else:
         if len(by_release) > 1:
@@ -214,9 +219,9 @@ def _report_run(args, results, by_release, workdir, started):  # type: ignore[no
         print(report.run_footer(results))
         kept = f"; evidence in {workdir}" if args.keep else (f"; evidence of the failing cases kept in {workdir}" if failing else "")
         print(f"{len(results)} cases in {elapsed:.1f} s{kept}")
-    if not args.keep:
-        _prune(workdir, failing)
-    return EXIT_OK if all(r.passed for r in results) else EXIT_MISMATCH
+    if failing:
+        return EXIT_MISMATCH
+    return EXIT_OK if any(r.passed for r in results) else EXIT_ALL_SKIPPED
 
 
 def _prune(workdir: Path, failing: list) -> None:  # list[CaseResult]
@@ -282,7 +287,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    lab_cls = backends.get_lab(args.tier)
+    lab_cls = tiers.get_lab(args.tier)
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
     lab_cls.create(args.nodes, run, progress=lambda line: print(line, flush=True))
@@ -295,7 +300,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _attach(args: argparse.Namespace):  # -> Lab
     run = rundir.RunDir.open(args.run) if args.run else rundir.current()
-    return backends.get_lab(run.data["tier"]).attach(run)
+    return tiers.get_lab(run.data["tier"]).attach(run)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -330,8 +335,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if not _dead(run):
             continue
         tier = run.data.get("tier", "")
-        if tier in backends.LABS:
-            removed += backends.get_lab(tier).clean(run)
+        if tier in tiers.LABS:
+            removed += tiers.get_lab(tier).clean(run)
         run.remove()
         removed.append(f"run directory {run.path}")
     print("\n".join(removed) if removed else "nothing to clean")
@@ -341,8 +346,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def _dead(run: rundir.RunDir) -> bool:
     """Dead: its owner process is gone; or, for a cluster left up by `up` (no owner), every process
     it recorded is gone. A run that records neither is being created: not dead."""
-    import os
-
     if run.data.get("owner") is not None:
         return not run.owner_alive()
     pids = run.data.get("pids") or []
@@ -360,7 +363,7 @@ def _dead(run: rundir.RunDir) -> bool:
 
 
 def cmd_box_build(args: argparse.Namespace) -> int:
-    from .nested import box
+    from .tiers.nested import box
 
     xen = box.choose_xen(args.release, args.xen)
     path = box.build(release=args.release, xen=xen, progress=lambda line: print(line, flush=True))
@@ -369,7 +372,7 @@ def cmd_box_build(args: argparse.Namespace) -> int:
 
 
 def cmd_box_list(args: argparse.Namespace) -> int:
-    from .nested import box
+    from .tiers.nested import box
 
     for line in box.list_boxes():
         print(line)
@@ -377,7 +380,7 @@ def cmd_box_list(args: argparse.Namespace) -> int:
 
 
 def cmd_box_remove(args: argparse.Namespace) -> int:
-    from .nested import box
+    from .tiers.nested import box
 
     box.remove(args.name)
     return EXIT_OK

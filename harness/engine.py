@@ -17,11 +17,11 @@ from typing import Callable, Iterable
 
 from . import cib as cibmod
 from . import release
-from .backends.base import Backend, Observation, Settled
+from .tiers.base import Backend, Observation, Settled
 from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
-from .triggers import Resolved, Trigger
+from .triggers import MOVES, Resolved, Trigger
 from .styles import STYLES
 from .version import Version, in_range
 
@@ -56,7 +56,12 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.skipped is not None or (self.error is None and all(c.passed for c in self.checks))
+        """Ran, and every verdict is what the scenario expects (a skipped case did not pass)."""
+        return self.skipped is None and self.error is None and bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def failed(self) -> bool:
+        return self.skipped is None and not self.passed
 
     @property
     def status(self) -> str:
@@ -71,7 +76,11 @@ class CaseResult:
     def explain(self) -> str:
         """What went wrong, in the words an administrator needs: path, reason, evidence."""
         lines = [f"{self.case.full_id} on the {self.tier} tier ({self.release}, Pacemaker {self.version})"]
-        if self.trigger:
+        if self.skipped:
+            lines.append(f"  skipped: {self.skipped}")
+        if self.observation and self.observation.trigger:
+            lines.append(f"  trigger: {self.observation.trigger}")
+        elif self.trigger:
             lines.append(f"  trigger: {self.trigger.describe()}")
         if self.error:
             lines.append(f"  error: {self.error}")
@@ -101,29 +110,38 @@ class CaseResult:
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, object]:
+        observation = self.observation
+        evidence = str(self.casedir) if self.casedir else None
         return {
             "scenario": self.case.scenario.name,
+            "file": str(self.case.scenario.path),
+            "case": self.case.id,
             "style": self.case.style,
-            "trigger": self.case.trigger.name,
+            "trigger": self.case.trigger.kind,
+            "trigger_args": self.case.trigger.arguments(),
+            "trigger_text": observation.trigger if observation and observation.trigger else
+            (self.trigger.describe() if self.trigger else None),
+            "substitution": observation.substitution if observation else None,
             "tier": self.tier,
             "release": self.release,
             "pacemaker": str(self.version),
             "status": self.status,
+            "skipped": self.skipped,
             "error": self.error,
             "verdicts": [
                 {**c.verdict.as_json(), "expected": list(c.expected.verdicts) if c.expected else None, "passed": c.passed}
                 for c in self.checks
             ],
+            "notes": list(observation.notes) if observation else [],
             "unknown_agents": self.unknown_agents,
             "stand_ins": self.stand_ins,
-            "evidence": str(self.casedir) if self.casedir else None,
+            "evidence": evidence if evidence and Path(evidence).exists() else None,
         }
 
 
 def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
     """Fill in the trigger's names from the settled cluster: the VM's node, the move target."""
-    moves = {"move", "ban", "migrate-fail", "migrate-slow"}
-    vm = trigger.resource if trigger.kind in moves and trigger.resource else scenario.resources[0]
+    vm = trigger.resource if trigger.kind in MOVES | {"ban"} and trigger.resource else scenario.resources[0]
     known = cibmod.resource_ids(settled.cib)
     if vm not in known:
         raise InputError(
@@ -143,7 +161,7 @@ def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
         raise InputError(f"trigger '{trigger.kind}' names unknown node '{trigger.node}'", path=scenario.path)
     node: str | None
     resource: str | None = None
-    if trigger.kind in {"move", "migrate-fail", "migrate-slow"}:
+    if trigger.kind in MOVES:
         node = trigger.node or others[0]
     elif trigger.kind == "none":
         node = None
@@ -204,9 +222,9 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.trigger = resolved
         observation = backend.trigger(settled, resolved, casedir)
         result.observation = observation
+        facts = backend.facts(scenario)
         for resource in scenario.resources:
             verdict = observation.outcome[resource]
-            facts = backend.facts(scenario)
             result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version, facts)))
     except InputError:
         raise
@@ -219,7 +237,9 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
 
 
 def case_dirname(case: Case) -> str:
-    return re.sub(r"[^\w.-]+", "-", f"{case.scenario.name}-{case.id}")
+    """The case's evidence directory: keyed by its scenario file, not only by ``name:``, so that two
+    files with one name never share a directory."""
+    return re.sub(r"[^\w.-]+", "-", f"{case.scenario.key}-{case.id}")
 
 
 def run_cases(

@@ -51,7 +51,9 @@ def rows_from_json(path: Path, scenario_paths: dict[str, Path]) -> list[Row]:
         name = case["scenario"]
         if name not in scenario_paths:
             raise InputError(f"no scenario file for '{name}'", path=path, hint="name the scenario files to record into")
-        rows.append(Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], case["trigger"],
+        # The case id's trigger part: the kind, with its arguments where the scenario gave any.
+        trigger = str(case["case"]).removeprefix(f"{case['style']}-") if "case" in case else case["trigger"]
+        rows.append(Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], trigger,
                         "; ".join(v["verdict"] for v in case["verdicts"]), bool(case.get("stand_ins"))))
     return rows
 

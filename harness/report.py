@@ -70,10 +70,17 @@ def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:
     return table(rows, ["scenario", "style", "trigger", *labels, "upgrade"])
 
 
+def counts(results: Sequence[CaseResult]) -> dict[str, int]:
+    """Cases that ran and passed, ran and failed (a mismatch or an error), and were skipped."""
+    return {
+        "passed": sum(r.passed for r in results),
+        "failed": sum(r.failed for r in results),
+        "skipped": sum(r.skipped is not None for r in results),
+    }
+
+
 def run_footer(results: Sequence[CaseResult]) -> str:
     lines = []
-    passed = sum(r.passed for r in results)
-    failed = len(results) - passed
     unknown = sorted({a for r in results for a in r.unknown_agents})
     stand_ins = sorted({a for r in results for a in r.stand_ins})
     if unknown:
@@ -81,11 +88,16 @@ def run_footer(results: Sequence[CaseResult]) -> str:
     if stand_ins:
         lines.append("verdicts used the harness's stand-in agents for: " + ", ".join(stand_ins))
     for result in results:
-        if not result.passed:
+        if result.failed:
             lines.append("")
             lines.append(result.explain())
+    skipped = sorted({r.skipped for r in results if r.skipped})
+    if skipped:
+        lines.append("")
+        lines += [f"skipped: {reason}" for reason in skipped]
+    found = counts(results)
     lines.append("")
-    lines.append(f"{passed} passed, {failed} failed")
+    lines.append(f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped")
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ version range. ``Scenario.cases()`` expands it into the style x trigger matrix t
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -94,13 +95,10 @@ class Case:
     def full_id(self) -> str:
         return f"{self.scenario.name}[{self.id}]"
 
-    def configuration(self) -> str:
-        return self.scenario.render(self.style)
-
     def expected(
         self, resource: str, tier: str, version: Version, facts: dict[str, str] | None = None
     ) -> Expectation | None:
-        return self.scenario.expected(self.style, self.trigger.name, resource, tier, version, facts or {})
+        return self.scenario.expected(self.style, self.trigger.kind, resource, tier, version, facts or {})
 
 
 @dataclass
@@ -124,6 +122,13 @@ class Scenario:
     nested_styles: tuple[str, ...] = ()
     nested_triggers: tuple[str, ...] = ()
 
+    @property
+    def key(self) -> str:
+        """The scenario's identity for directories and caches: its name and a hash of its file, so
+        that two files with one ``name:`` never share a settled CIB or a case directory."""
+        digest = hashlib.sha256(str(Path(self.path).resolve()).encode()).hexdigest()[:8]
+        return f"{self.name}-{digest}"
+
     def render(self, style: str) -> str:
         if style == st.AS_WRITTEN.name or self.topology is None:
             return self.configuration or ""
@@ -137,7 +142,7 @@ class Scenario:
         return [
             c for c in every
             if (not self.nested_styles or c.style in self.nested_styles)
-            and (not self.nested_triggers or c.trigger.name in self.nested_triggers)
+            and (not self.nested_triggers or c.trigger.kind in self.nested_triggers)
         ]
 
     def expected(
@@ -220,6 +225,17 @@ def parse(text: str, path: Path) -> Scenario:
         raise InputError("a scenario is a YAML mapping (name:, nodes:, configuration:, ...)", path=path)
     lines = _key_lines(node)
     return _Builder(path, data, lines).build()
+
+
+def adhoc(name: str, path: Path, configuration: str, resources: list[str], nodes: int = 2,
+          options: dict[str, str] | None = None) -> Scenario:
+    """A scenario for a user's own test (the ``migration_cluster`` fixture): the configuration as
+    written, validated like a file; it expects nothing, the test asserts."""
+    data: dict[str, Any] = {
+        "name": name, "nodes": nodes, "resources": resources, "configuration": configuration,
+        "options": options or {}, "triggers": ["none"], "expect": [{"verdict": list(VERDICTS)}],
+    }
+    return _Builder(path, data, {}).build()
 
 
 def _key_lines(node: yaml.Node) -> dict[str, Any]:
@@ -306,7 +322,7 @@ class _Builder:
             if value not in styles:
                 raise self.fail(f"'nested' names style '{value}', which the scenario does not run", "nested",
                                 hint="styles: " + ", ".join(styles))
-        names = [t.name for t in triggers]
+        names = [t.kind for t in triggers]
         for value in chosen_triggers:
             if value not in names:
                 raise self.fail(f"'nested' names trigger '{value}', which the scenario does not run", "nested",
@@ -379,8 +395,8 @@ class _Builder:
                 raise self.fail("a trigger is a name (move) or {name: {resource: ..., node: ...}}", line=line)
             if kind not in KINDS:
                 raise self.fail(f"unknown trigger '{kind}'", line=line, hint="triggers: " + ", ".join(KINDS))
-            if not isinstance(params, dict) or set(params) - {"resource", "node", "rc"}:
-                raise self.fail(f"trigger '{kind}' takes resource:, node: and rc: only", line=line)
+            if not isinstance(params, dict) or set(params) - {"resource", "node"}:
+                raise self.fail(f"trigger '{kind}' takes resource: and node: only", line=line)
             node = params.get("node")
             if node is not None and node not in [f"node{i}" for i in range(1, self.data.get("nodes", 2) + 1)]:
                 raise self.fail(
@@ -388,7 +404,7 @@ class _Builder:
                     line=line,
                     hint="nodes are called node1, node2 (and node3)",
                 )
-            triggers.append(Trigger(kind, params.get("resource"), node, int(params.get("rc", 7))))
+            triggers.append(Trigger(kind, params.get("resource"), node))
         return triggers
 
     def _rules(self, styles: list[str], triggers: list[Trigger], resources_: list[str]) -> list[Rule]:

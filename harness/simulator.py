@@ -9,7 +9,7 @@ from typing import Sequence
 
 from . import outcome as oc
 from .errors import CommandFailed, HarnessError
-from .runner import run
+from .runner import Result, run
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ def simulate(
     node_up: Sequence[str] = (),
     node_fail: Sequence[str] = (),
     inject: Sequence[str] = (),
+    fail: Sequence[str] = (),
     dot: bool = False,
     save_output: bool = True,
     run_actions: bool = True,
@@ -65,6 +66,8 @@ def simulate(
         argv += ["--node-fail", node]
     for spec in inject:
         argv += ["--op-inject", spec]
+    for spec in fail:  # fails when the simulated transition runs it (needs run_actions)
+        argv += ["--op-fail", spec]
     if dot_path:
         argv += ["--save-dotfile", str(dot_path)]
     if cib_out:
@@ -84,14 +87,15 @@ def simulate(
     return Simulation(tuple(argv), cib_in, graph_path, dot_path, cib_out, result_path, root, graph)
 
 
-def text_summary(cib_in: Path, **kwargs: Sequence[str]) -> str:
-    """Pacemaker's own human-readable summary for the same run (for reports and artifacts)."""
+def text_summary(cib_in: Path, **kwargs: Sequence[str]) -> Result:
+    """Pacemaker's own human-readable summary for the same run (for reports and artifacts); the
+    caller says what a non-zero exit means for it."""
     argv = ["crm_simulate", "--xml-file", str(cib_in), "--simulate"]
     for node in kwargs.get("node_fail", ()):
         argv += ["--node-fail", node]
     for spec in kwargs.get("inject", ()):
         argv += ["--op-inject", spec]
-    return run(argv, check=False).stdout
+    return run(argv, check=False)
 
 
 def render_picture(dot_path: Path, fmt: str = "svg") -> Path | None:

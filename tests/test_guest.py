@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.guest import heartbeat, picture, xl
+from harness.tiers.nested.guest import heartbeat, picture, xl
 
 BOOT_A = "0b6d3f1e-8f3a-4c39-9d59-1f0c6f1d2a01"
 BOOT_B = "7c1e2d3f-0000-4c39-9d59-1f0c6f1d2a02"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import cib as cibmod
-from harness.guest import heartbeat
-from harness.local.observe import journal_outcome
-from harness.nested import pcmklog
+from harness.tiers.nested.guest import heartbeat
+from harness.tiers.live import observed_outcome
+from harness.tiers.nested import pcmklog
 
 DATA = Path(__file__).parent / "data" / "nested"
 
@@ -28,7 +28,7 @@ def test_operations_of_a_real_live_migration() -> None:
 
 
 def test_verdict_from_the_logs_is_migrate() -> None:
-    outcome = journal_outcome(_entries(), {"vm-webdev": ["node2"]})
+    outcome = observed_outcome(_entries(), {"vm-webdev": ["node2"]})
     verdict = outcome["vm-webdev"]
     assert verdict.verdict == "migrate"
     assert (verdict.from_node, verdict.to_node) == ("node2", "node1")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from harness import scenario
-from harness.backends.simulate import configured_cib
-from harness.guest import initramfs, xlcfg
-from harness.nested import realize
+from harness.prediction import configured_cib
+from harness.tiers.nested.guest import initramfs, xlcfg
+from harness.tiers.nested import realize
 from harness.scenario import Guest
 
 DOM0_AGENTS = {  # what Debian 12's resource-agents and pacemaker put in /usr/lib/ocf/resource.d

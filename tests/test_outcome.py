@@ -83,6 +83,6 @@ def test_json_shape() -> None:
 
 @pytest.mark.parametrize("text,expected", [("20", 20000), ("20s", 20000), ("1m", 60000), ("500ms", 500), ("0", 0)])
 def test_interval_parsing(text: str, expected: int) -> None:
-    from harness.backends.simulate import parse_interval_ms
+    from harness.prediction import parse_interval_ms
 
     assert parse_interval_ms(text) == expected

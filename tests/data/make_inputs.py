@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness import scenario
-from harness.backends.simulate import SimulateBackend
+from harness.tiers.simulate.backend import SimulateBackend
 from harness.runner import run
 
 SEED = scenario.shipped_dir() / "pacemaker-ml-2012-01-xen-live-migration.yaml"

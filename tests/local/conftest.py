@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from harness.backends.local import LocalBackend
+from harness.tiers.local.backend import LocalBackend
 from harness.errors import BackendUnavailable
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.local.procs import Proc
+from harness.tiers.local.procs import Proc
 
 
 def processes_naming(path: Path) -> list[int]:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from harness import scenario as scenario_mod
-from harness.backends.local import LocalBackend, LocalObservation
+from harness.tiers.local.backend import LocalBackend, LocalObservation
 from harness.engine import resolve, run_case
-from harness.local.cluster import LocalLab
+from harness.tiers.local.cluster import LocalLab
 from harness.rundir import RunDir
 from harness.triggers import Resolved, Trigger
 from harness.version import pacemaker_version
@@ -137,7 +137,7 @@ BRING_UP = """
 import sys
 from pathlib import Path
 from harness.rundir import RunDir
-from harness.local.cluster import LocalLab
+from harness.tiers.local.cluster import LocalLab
 run = RunDir.create("local", Path(sys.argv[1]))
 print(run.path, flush=True)
 LocalLab.create(int(sys.argv[2]), run)

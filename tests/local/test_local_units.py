@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InputError
-from harness.local import observe, standin
-from harness.local.netns import Plan
-from harness.local.node import corosync_conf
+from harness.tiers import live
+from harness.tiers.local import observe, standin
+from harness.tiers.local.netns import Plan
+from harness.tiers.local.node import corosync_conf
 
 STANDIN = Path(str(resources.files("harness") / "agents" / "standin"))
 
@@ -47,7 +48,7 @@ def test_journal_window_and_migrate_verdict() -> None:
     assert len(entries) == 4
     window = observe.window(entries, 5.0)
     assert [e.action for e in window] == ["migrate_to", "migrate_from", "stop"]
-    verdict = observe.journal_outcome(window, {"vm": ["node1"]})["vm"]
+    verdict = live.observed_outcome(window, {"vm": ["node1"]})["vm"]
     assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("migrate", "node1", "node2")
 
 
@@ -57,14 +58,14 @@ def test_failed_migrate_to_then_stop_start_is_a_move() -> None:
         "node1\tvm\tstop\t10.4\t10.5\t0\theartbeat:Xen\n"
         "node2\tvm\tstart\t10.6\t10.7\t0\theartbeat:Xen\n"
     )
-    verdict = observe.journal_outcome(entries, {"vm": ["node1"]})["vm"]
+    verdict = live.observed_outcome(entries, {"vm": ["node1"]})["vm"]
     assert verdict.verdict == "move" and verdict.to_node == "node2"
-    assert [e.action for e in observe.failed(entries)] == ["migrate_to"]
+    assert [e.action for e in live.failed(entries)] == ["migrate_to"]
 
 
 def test_crash_is_a_start_elsewhere() -> None:
     entries = observe.parse_journal("node2\tvm\tstart\t10.6\t10.7\t0\theartbeat:Xen\n")
-    verdict = observe.journal_outcome(entries, {"vm": ["node1"]})["vm"]
+    verdict = live.observed_outcome(entries, {"vm": ["node1"]})["vm"]
     assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("start", "node1", "node2")
 
 
@@ -132,7 +133,7 @@ def test_standin_control_fails_an_action(tmp_path: Path) -> None:
 
 def test_clean_refuses_another_tiers_run(tmp_path: Path) -> None:
     from harness.errors import HarnessError
-    from harness.local.cluster import LocalLab
+    from harness.tiers.local.cluster import LocalLab
     from harness.rundir import RunDir
 
     run = RunDir.create("nested", tmp_path)

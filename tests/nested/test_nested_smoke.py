@@ -35,7 +35,7 @@ def test_cluster_formed(lab) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("node", ["node1", "node2"])
 def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:  # type: ignore[no-untyped-def]
-    from harness.nested import checks, settings
+    from harness.tiers.nested import checks, settings
 
     machine = lab.node(node)
     xl = checks.xl_info(machine.run(["xl", "info"]).stdout)

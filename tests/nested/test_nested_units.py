@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import InputError
-from harness.nested import checks, hostcaps, settings
+from harness.tiers.nested import checks, hostcaps, settings
 
 
 def test_kvm_needs_cpu_flag_device_and_vendor_module() -> None:

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BackendUnavailable, HarnessError
-from ..runner import run, which
+from ...errors import BackendUnavailable, HarnessError
+from ...runner import run, which
 
 TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "ip", "nsenter")
 PYTHON_MODULES = {"vagrant": "python-vagrant", "paramiko": "paramiko"}

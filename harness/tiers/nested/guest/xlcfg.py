@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..scenario import Guest
+from ....scenario import Guest
 
 GUEST_DIR = "/var/lib/migration-harness/guest"
 NAME = "mh-guest"

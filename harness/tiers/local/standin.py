@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .. import crmtext
-from ..errors import InputError
-from ..runner import run
+from ... import crmtext
+from ...errors import InputError
+from ...runner import run
 
 HOST_OCF = Path("/usr/lib/ocf")
+# Inside each node (a private /run): one file per resource the stand-ins run there.
+NODE_STATE = "/run/harness-standin-state"
 # Agents a scenario may name that Debian 12 does not ship, with whether the original supports live
 # migration. None of these storage agents does: only VM agents (Xen, VirtualDomain) migrate.
 ABSENT_AGENTS: dict[str, bool] = {
@@ -137,7 +139,7 @@ class Rule:
     resource: str  # resource id as the executor passes it, or "*"
     action: str  # start, stop, monitor, migrate_to, migrate_from
     node: str = "*"
-    arg: str = ""  # fail: the exit code; slow: seconds
+    arg: str = ""  # fail: the exit code (an OCF rc); slow: seconds
 
     def line(self) -> str:
         for word in (self.verb, self.resource, self.action, self.node, self.arg):

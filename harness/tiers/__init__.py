@@ -12,15 +12,15 @@ from ..errors import InputError
 from .base import Backend, Lab
 
 TIERS = {
-    "simulate": "harness.backends.simulate.SimulateBackend",
-    "local": "harness.backends.local.LocalBackend",
-    "nested": "harness.backends.nested.NestedBackend",
+    "simulate": "harness.tiers.simulate.backend.SimulateBackend",
+    "local": "harness.tiers.local.backend.LocalBackend",
+    "nested": "harness.tiers.nested.backend.NestedBackend",
 }
 DEFAULT_TIER = "simulate"
 # Tiers with a live cluster that `up`, `status`, `exec`, `down` and `clean` manage.
 LABS = {
-    "local": "harness.local.cluster.LocalLab",
-    "nested": "harness.nested.cluster.NestedLab",
+    "local": "harness.tiers.local.cluster.LocalLab",
+    "nested": "harness.tiers.nested.cluster.NestedLab",
 }
 
 

@@ -3,47 +3,29 @@
 Idle: the DC in S_IDLE, no pending operation recorded in the CIB, and the CIB version unchanged,
 twice in a row. What ran: the stand-ins' journal (every action, with node, times and rc) for the
 trigger's window, and the scheduler inputs the DC saved in that window (the plan it made, and
-Pacemaker's reasons). ``journal_outcome`` turns the journal into verdicts with the same
-``classify_operations`` as every tier.
+Pacemaker's reasons). ``live.observed_outcome`` turns the journal into verdicts.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import HarnessError
-from ..outcome import Operation, Outcome, SummaryAction, classify_operations
+from ... import crmmon
+from . import standin
+from ...errors import HarnessError
+from ..live import IDLE_SCRIPT, PATH_ACTIONS, SAVED_INPUT, Executed
 
 if TYPE_CHECKING:
     from .cluster import LocalLab
 
+# How often the host polls a node's files and crm_mon while waiting (cheap: no scheduler call).
 POLL = 0.1
-# A scheduler input the DC saved, and its number (pe-input.last and friends are pointers, not inputs).
-SAVED_INPUT = re.compile(r"^pe-(input|warn|error)-(\d+)\.bz2$")
-# Operations that change where a resource runs; probes and monitors only look.
-PATH_ACTIONS = ("start", "stop", "migrate_to", "migrate_from", "promote", "demote")
 
 
-@dataclass(frozen=True)
-class JournalEntry:
-    node: str
-    resource: str
-    action: str
-    start: float
-    end: float
-    rc: int
-    agent: str
-
-    def __str__(self) -> str:
-        return f"{self.start:.3f} {self.node} {self.resource} {self.action} rc={self.rc} ({self.end - self.start:.2f} s)"
-
-
-def parse_journal(text: str) -> list[JournalEntry]:
+def parse_journal(text: str) -> list[Executed]:
     """Journal lines (tab-separated, as the stand-in writes them) in start order; bad lines skipped."""
     entries = []
     for line in text.splitlines():
@@ -51,32 +33,15 @@ def parse_journal(text: str) -> list[JournalEntry]:
         if len(fields) != 7:
             continue  # a line cut by a node killed mid-write
         try:
-            entries.append(JournalEntry(fields[0], fields[1], fields[2], float(fields[3]),
+            entries.append(Executed(fields[0], fields[1], fields[2], float(fields[3]),
                                         float(fields[4]), int(fields[5]), fields[6]))
         except ValueError:
             continue
     return sorted(entries, key=lambda e: (e.start, e.end))
 
 
-def window(entries: list[JournalEntry], since: float) -> list[JournalEntry]:
+def window(entries: list[Executed], since: float) -> list[Executed]:
     return [e for e in entries if e.start >= since]
-
-
-def journal_operations(entries: list[JournalEntry]) -> list[Operation]:
-    """The successful path operations of ``entries``, in the order they ran."""
-    return [Operation(e.resource, e.action, e.node) for e in entries if e.rc == 0 and e.action in PATH_ACTIONS]
-
-
-def journal_outcome(
-    entries: list[JournalEntry],
-    active_before: dict[str, list[str]],
-    summary: list[SummaryAction] | None = None,
-) -> Outcome:
-    # The journal names clone instances by their primitive's id (the executor's view); the summary's
-    # clone-instance lines (dlm:0) have no counterpart there and would only add noise.
-    ran = {e.resource for e in entries}
-    return classify_operations(journal_operations(entries), [a for a in summary or [] if a.resource in ran],
-                               active_before)
 
 
 def cib_operations(cib: ET.Element, since: float) -> set[tuple[str, str, str]]:
@@ -95,15 +60,10 @@ def cib_operations(cib: ET.Element, since: float) -> set[tuple[str, str, str]]:
     return found
 
 
-def unjournaled(cib: ET.Element, entries: list[JournalEntry], since: float) -> list[str]:
+def unjournaled(cib: ET.Element, entries: list[Executed], since: float) -> list[str]:
     """Operations the CIB says succeeded in the window but no stand-in journaled (should be none)."""
     ran = {(e.resource, e.action, e.node) for e in entries if e.rc == 0}
     return sorted(f"{r} {o} on {n}" for r, o, n in cib_operations(cib, since) - ran)
-
-
-def failed(entries: list[JournalEntry]) -> list[JournalEntry]:
-    """Path operations that did not succeed (a failed migrate_to, say); 7 of a probe is no failure."""
-    return [e for e in entries if e.rc != 0 and e.action in PATH_ACTIONS]
 
 
 def double_active(running: dict[str, list[str]], clone_members: set[str]) -> dict[str, list[str]]:
@@ -120,33 +80,12 @@ def clone_members(cib: ET.Element) -> set[str]:
 
 
 # -- the live cluster ----------------------------------------------------------------------------
-# Runs inside a node (one nsenter instead of three tools per poll): prints the idle fingerprint
-# (DC and CIB version) once it is the same twice in a row, or what it last saw, exit 1, on timeout.
-IDLE_SCRIPT = r"""
-deadline=$(( $(date +%s) + $1 )); prev=""; last="no poll yet"
-while [ "$(date +%s)" -lt "$deadline" ]; do
-    dc=$(crmadmin -q -D 2>&1 | tail -n 1)
-    state=$(crmadmin -q -S "$dc" 2>&1 | tail -n 1)
-    if [ "$state" = S_IDLE ]; then
-        cib=$(cibadmin -Q -l 2>/dev/null)
-        if printf '%s' "$cib" | grep -q 'op-status="-1"'; then
-            prev=""; last="pending operations"
-        else
-            version=$(printf '%s\n' "$cib" | head -n 1 | grep -o '[a-z_]*epoch="[0-9]*"\|num_updates="[0-9]*"' | tr '\n' ' ')
-            current="$dc $version"
-            [ "$current" = "$prev" ] && { echo "$current"; exit 0; }
-            prev=$current; last="idle at $current"
-        fi
-    else
-        prev=""; last="DC '$dc' in '$state'"
-    fi
-    sleep 0.1
-done
-echo "$last"; exit 1
-"""
+# Settling after a trigger takes 0.5-5 s here (stand-ins answer at once); 90 s means the cluster
+# is stuck, and the message then says in which state.
+IDLE_TIMEOUT = 90.0
 
 
-def wait_idle(lab: "LocalLab", via: list[str] | None = None, timeout: float = 90.0) -> float:
+def wait_idle(lab: "LocalLab", via: list[str] | None = None, timeout: float = IDLE_TIMEOUT) -> float:
     """Until the DC (as seen from the first alive node of ``via``) is idle, twice; returns seconds."""
     started = time.monotonic()
     alive = [n for n in (via or lab.plan.node_names) if lab.node_alive(n)]
@@ -182,7 +121,7 @@ def running(lab: "LocalLab") -> dict[str, list[str]]:
     """resource -> nodes where a stand-in's state file says it runs (nodes alive only)."""
     out: dict[str, list[str]] = {}
     for node in lab.alive_nodes():
-        result = lab.run_in(node, ["ls", "-1", "/run/harness-standin-state"], check=False, timeout=10)
+        result = lab.run_in(node, ["ls", "-1", standin.NODE_STATE], check=False, timeout=10)
         for rid in result.stdout.split():
             out.setdefault(rid, []).append(node)
     return out
@@ -197,11 +136,10 @@ def node_offline(lab: "LocalLab", node: str, via: list[str], timeout: float = 30
                 continue
             result = lab.run_in(peer, ["crm_mon", "-1", "--output-as=xml"], check=False, timeout=10)
             try:
-                root = ET.fromstring(result.stdout)
-            except ET.ParseError:
-                continue
-            for entry in root.iterfind("nodes/node"):
-                if entry.get("name") == node and entry.get("online") != "true":
-                    return
+                seen = crmmon.parse(result.stdout)
+            except HarnessError:
+                continue  # crm_mon answers nothing while the membership changes: ask again
+            if node in seen.nodes and not seen.nodes[node].online:
+                return
         time.sleep(POLL)
     raise HarnessError(f"{node} still looks online to {', '.join(via)} after {timeout:.0f} s")

@@ -13,13 +13,13 @@ import os
 import signal
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Callable
 
-from ..backends.base import Lab
-from ..errors import HarnessError
-from ..rundir import RunDir
+from ..base import Lab
+from ... import crmmon
+from ...errors import HarnessError
+from ...rundir import RunDir
 from . import netns, node as nodemod
 from .netns import Plan
 from .procs import Proc, terminate, wait_gone
@@ -148,15 +148,13 @@ class LocalLab(Lab):
             if not result.ok:
                 return f"crm_mon on {name}: rc {result.rc}"
             try:
-                root = ET.fromstring(result.stdout)
-            except ET.ParseError:
-                return f"crm_mon on {name}: unreadable"
-            online = {n.get("name") for n in root.iterfind("nodes/node") if n.get("online") == "true"}
-            dc = root.find("summary/current_dc")
-            if dc is None or dc.get("present") != "true":
+                seen = crmmon.parse(result.stdout)
+            except HarnessError as exc:
+                return f"crm_mon on {name}: {exc.message}"
+            if seen.dc is None:
                 return f"{name} sees no DC"
-            if online != set(self.plan.node_names):
-                return f"{name} sees online {sorted(o for o in online if o)}"
+            if seen.online != set(self.plan.node_names):
+                return f"{name} sees online {sorted(o for o in seen.online if o)}"
         return ""
 
     # -- use -----------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HarnessError
-from ..runner import run, spawn
+from ...errors import HarnessError
+from ...runner import run, spawn
 from .procs import Proc
 
 BRIDGE = "br0"

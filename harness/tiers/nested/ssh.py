@@ -22,8 +22,8 @@ import paramiko
 # harness reports lost connections itself (HarnessError with the node and the command).
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
-from ..errors import CommandFailed, HarnessError
-from ..runner import Result
+from ...errors import CommandFailed, HarnessError
+from ...runner import Result
 
 Connect = Callable[[str, int], socket.socket]
 

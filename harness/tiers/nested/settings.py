@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..runner import run
+from ...errors import InputError
+from ...runner import run
 
 NODE_COUNTS = (2, 3)
 SAN = "san"

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HarnessError
-from ..runner import run, spawn
+from ...errors import HarnessError
+from ...runner import run, spawn
 
 HOLDER = Path(__file__).resolve().parents[2] / "provisioning" / "host" / "ns-holder.sh"
 QEMU_CONF = """

@@ -23,8 +23,8 @@ import copy
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from ..errors import HarnessError
-from ..styles import Topology
+from ...errors import HarnessError
+from ...styles import Topology
 
 XEN_AGENT = ("ocf", "heartbeat", "Xen")
 LOCKING = "mh-locking"

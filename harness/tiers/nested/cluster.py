@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..backends.base import Lab
-from ..errors import HarnessError, InputError
-from ..rundir import RunDir
-from ..runner import run
+from ..base import Lab
+from ...errors import HarnessError, InputError
+from ...rundir import RunDir
+from ...runner import run
 from . import box, checks, hostcaps, provision, settings, vagrantctl
 from .isolation import Isolation
 from .ssh import Endpoint, Node, parse_ssh_config

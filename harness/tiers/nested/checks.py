@@ -6,8 +6,10 @@ and return a frozen verdict with the detail a failure message needs.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+
+from ... import crmmon
+from ...errors import HarnessError
 
 FENCING_RESOURCE = "fence-sbd"
 
@@ -21,20 +23,17 @@ class Check:
 def cluster_formed(crm_mon_xml: str, nodes: list[str]) -> Check:
     """``crm_mon -1 --output-as=xml``: every node online, the SBD fencing resource started."""
     try:
-        root = ET.fromstring(crm_mon_xml)
-    except ET.ParseError as exc:
-        return Check(False, f"crm_mon output is not XML: {exc}")
-    online = {n.get("name") for n in root.iter("node") if n.get("online") == "true" and n.get("name")}
-    missing = sorted(set(nodes) - online)
+        seen = crmmon.parse(crm_mon_xml)
+    except HarnessError as exc:
+        return Check(False, exc.message)
+    missing = sorted(set(nodes) - seen.online)
     if missing:
-        return Check(False, f"nodes not online: {', '.join(missing)} (online: {', '.join(sorted(online))})")
-    fence = [r for r in root.iter("resource") if r.get("id") == FENCING_RESOURCE]
-    if not fence or fence[0].get("role") != "Started":
+        return Check(False, f"nodes not online: {', '.join(missing)} (online: {', '.join(sorted(seen.online))})")
+    if seen.roles.get(FENCING_RESOURCE) != "Started":
         return Check(False, f"{FENCING_RESOURCE} not started")
-    quorum = root.find("./summary/current_dc")
-    if quorum is not None and quorum.get("with_quorum") != "true":
+    if seen.dc is not None and not seen.quorum:
         return Check(False, "no quorum")
-    return Check(True, f"{len(online)} nodes online, {FENCING_RESOURCE} started")
+    return Check(True, f"{len(seen.online)} nodes online, {FENCING_RESOURCE} started")
 
 
 def xl_info(text: str) -> Check:

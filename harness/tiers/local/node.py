@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HarnessError
-from ..runner import Result, run, spawn
+from ...errors import HarnessError
+from ...runner import Result, run, spawn
 from .netns import Plan
 from .procs import Proc, children
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import HarnessError, InputError
-from ..triggers import Resolved
+from ...errors import HarnessError, InputError
+from ...triggers import Resolved
 
 if TYPE_CHECKING:
     from .cluster import NestedLab

@@ -3,7 +3,7 @@
 Each node's pacemaker-controld logs one line per operation the executor finished there, e.g.
 ``... notice: Result of migrate_to operation for vm-guest on node1: ok | ... key=vm-guest_migrate_to_0 rc=0``,
 after a ``Requesting local execution of migrate_to operation for vm-guest on node1`` line (its start).
-These become the same journal entries the local tier's stand-ins write, so one ``classify``
+These become the same ``Executed`` operations as the local tier's journal, so one classifier
 turns both into verdicts. Only the log written after the trigger is read (by byte offset).
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import time
 
-from ..local.observe import JournalEntry
+from ...ocf import OCF_ERR_GENERIC, RESULT_WORDS
+from ..live import Executed
 
 LOG = "/var/log/pacemaker/pacemaker.log"
 _RESULT = re.compile(
@@ -24,7 +25,6 @@ _REQUEST = re.compile(
     r"operation for (?P<resource>\S+) on (?P<node>\S+)"
 )
 _RC = re.compile(r"\brc=(-?\d+)")
-_STATUS_RC = {"ok": 0, "not running": 7}
 
 
 def _seconds(stamp: str) -> float:
@@ -35,7 +35,7 @@ def _seconds(stamp: str) -> float:
     return (parsed.tm_yday - 1) * 86400 + parsed.tm_hour * 3600 + parsed.tm_min * 60 + parsed.tm_sec + fraction
 
 
-def parse(text: str, agent: str = "real") -> list[JournalEntry]:
+def parse(text: str, agent: str = "real") -> list[Executed]:
     """The operation results in ``text`` (one node's pacemaker.log), in log order."""
     entries = []
     requested: dict[tuple[str, str, str], float] = {}
@@ -52,8 +52,8 @@ def parse(text: str, agent: str = "real") -> list[JournalEntry]:
         if rc_match:
             rc = int(rc_match[1])
         else:
-            rc = _STATUS_RC.get(status.lower().split(" (")[0], 1)
+            rc = RESULT_WORDS.get(status.lower().split(" (")[0], OCF_ERR_GENERIC)
         when = _seconds(match["stamp"])
         began = requested.pop((match["node"], match["resource"], match["action"]), when)
-        entries.append(JournalEntry(match["node"], match["resource"], match["action"], began, when, rc, agent))
+        entries.append(Executed(match["node"], match["resource"], match["action"], began, when, rc, agent))
     return entries

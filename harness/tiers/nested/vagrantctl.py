@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import vagrant
 
-from ..errors import CommandFailed
+from ...errors import CommandFailed
 from .box import cache_root
 
 REPO = Path(__file__).resolve().parents[2]

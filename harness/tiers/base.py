@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Callable, ClassVar
 if TYPE_CHECKING:
     from ..rundir import RunDir
 
+from ..errors import InputError
 from ..outcome import Outcome
 from ..scenario import Scenario
 from ..triggers import Resolved
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settled:
-    """A configured cluster at rest, just before the trigger."""
+    """A configured cluster at rest, just before the trigger: everything configure learnt that
+    trigger needs travels here, not on the backend."""
 
     nodes: list[str]
     cib_path: Path  # the CIB (with status) as it is before the trigger
@@ -26,6 +28,8 @@ class Settled:
     cib: ET.Element
     unknown_agents: list[str] = field(default_factory=list)
     stand_ins: list[str] = field(default_factory=list)  # agents replaced by the harness's own
+    notes: tuple[str, ...] = ()  # how the tier had to adapt the configuration, said in every verdict
+    seconds: dict[str, float] = field(default_factory=dict)  # phases of configure (live tiers)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Observation:
     prediction: Outcome | None = None  # the simulate tier's verdicts for the same CIB and trigger
     planned: Outcome | None = None  # live tiers: the DC's plan for the trigger's first transition
     seconds: dict[str, float] = field(default_factory=dict)  # live tiers: phases of the case
+    trigger: str = ""  # the trigger in this tier's words (Resolved.describe with the tier's how)
+    substitution: str | None = None  # what the tier did instead of the trigger it cannot model
 
 
 class Backend(abc.ABC):
@@ -45,13 +51,20 @@ class Backend(abc.ABC):
     # Whether cases may run concurrently on one instance (the scheduler: yes; a live cluster: no).
     concurrent: ClassVar[bool] = False
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
+        """``run``: a live cluster left up by ``migration-harness up`` to use instead of bringing one
+        up (restored per case, never torn down); tiers without a lab refuse it."""
         self.workdir = workdir
+        if run is not None:
+            raise InputError(f"the {self.name} tier does not run on a cluster left up (--run {run})",
+                             hint="--run is for the nested tier")
+        self.run_dir = run
 
     @classmethod
     @abc.abstractmethod
-    def sanity_check(cls) -> None:
-        """Raise BackendUnavailable saying why this tier cannot run here."""
+    def sanity_check(cls, run: Path | None = None) -> None:
+        """Raise BackendUnavailable saying why this tier cannot run here (on the cluster left up in
+        ``run``, where given)."""
 
     @abc.abstractmethod
     def describe(self) -> str:

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import HarnessError, InputError
-from ..runner import stream, which
+from ...errors import HarnessError, InputError
+from ...runner import stream, which
 
 PROVISIONING = Path(__file__).resolve().parents[2] / "provisioning" / "box"
 RELEASES = ("bookworm", "trixie")

@@ -1,0 +1,133 @@
+"""A pytest session's migration tier: chosen once, activated on first use, torn down at the end.
+
+The session keeps one backend (the local and nested tiers keep one live cluster for every test),
+the release whose tools answer, the case results for the terminal table, and the directory that
+holds each case's evidence. It lives in ``config.stash``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from . import engine, release, tiers
+from .errors import BackendUnavailable, HarnessError
+from .scenario import Case
+from .version import Version, pacemaker_version
+
+ENV_TIER = "MIGRATION_HARNESS_TIER"
+ENV_RELEASE = "MIGRATION_HARNESS_RELEASE"
+
+
+def effective_tier(config: pytest.Config) -> str:
+    """Command line > environment > ini > default, as pytest-timeout resolves its settings."""
+    tier = (
+        config.getoption("--tier")
+        or os.environ.get(ENV_TIER)
+        or config.getini("migration_tier")
+        or tiers.DEFAULT_TIER
+    )
+    if tier not in tiers.TIERS:
+        raise pytest.UsageError(f"unknown tier '{tier}': choose one of {', '.join(tiers.TIERS)}")
+    return str(tier)
+
+
+def effective_release(config: pytest.Config) -> str:
+    return str(config.getoption("--release") or os.environ.get(ENV_RELEASE) or config.getini("migration_release")
+               or "host")
+
+
+class SessionState:
+    """The session's backend, created on first use and torn down at the end of the session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.tier = effective_tier(config)
+        given = config.getoption("--migration-run")
+        self.run = Path(given).resolve() if given else None
+        self._backend: tiers.Backend | None = None
+        self._unavailable: str | None = None
+        self._nodes: int | None = None
+        self._base: Path | None = None
+        self._own_base = False
+        self.version: Version | None = None
+        self.results: list[engine.CaseResult] = []
+        self.keep: set[Path] = set()  # evidence of failed tests of users' own (migration_cluster)
+
+    def base(self) -> Path:
+        """Where each case's evidence goes: --migration-artifacts, or a directory of the session's
+        own whose failing cases are kept (named in the failure) and the rest removed at the end."""
+        if self._base is None:
+            given = self.config.getoption("--migration-artifacts") or self.config.getini("migration_artifacts")
+            if given:
+                self._base = Path(given)
+                self._base.mkdir(parents=True, exist_ok=True)
+            else:
+                self._base = Path(tempfile.mkdtemp(prefix="mh-run-pytest-"))
+                self._own_base = True
+        return self._base
+
+    def backend(self, nodes: int) -> tiers.Backend:
+        if self._unavailable:
+            pytest.skip(self._unavailable)
+        if self._backend is None:
+            cls = tiers.get(self.tier)
+            try:
+                release.activate(release.ensure(effective_release(self.config)))
+                cls.sanity_check(self.run)
+            except BackendUnavailable as exc:
+                self._unavailable = f"tier {self.tier} cannot run here: {exc}"
+                pytest.skip(self._unavailable)
+            self.version = pacemaker_version()
+            workdir = self.base() / f"{self.tier}-backend"
+            workdir.mkdir(parents=True, exist_ok=True)
+            self._backend = cls(workdir, run=self.run)
+        if self._nodes != nodes:
+            try:
+                self._backend.up(nodes)
+            except BackendUnavailable as exc:
+                self._unavailable = f"tier {self.tier} cannot run scenarios here: {exc}"
+                pytest.skip(self._unavailable)
+            self._nodes = nodes
+        return self._backend
+
+    def casedir(self, case: Case) -> Path:
+        return self.base() / engine.case_dirname(case)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.down()
+        if self._own_base and self._base is not None:
+            keep = {r.casedir for r in self.results if r.failed and r.casedir} | self.keep
+            for child in self._base.iterdir() if self._base.exists() else ():
+                if child not in keep:
+                    shutil.rmtree(child, ignore_errors=True)
+            if not any(self._base.iterdir()):
+                self._base.rmdir()
+
+
+STATE = pytest.StashKey[SessionState]()
+
+
+def state(config: pytest.Config) -> SessionState:
+    if STATE not in config.stash:
+        config.stash[STATE] = SessionState(config)
+    return config.stash[STATE]
+
+
+def describe(config: pytest.Config) -> str:
+    """The report header: which tier and release answer, or why the tier cannot run here."""
+    tier = effective_tier(config)
+    try:
+        tiers.get(tier).sanity_check()
+        name = effective_release(config)
+        if name not in {"host", release.active().name}:
+            return f"migration-harness: tier {tier}, release {name} (its tools are prepared on first use)"
+        return f"migration-harness: tier {tier}, release {release.active().label}, Pacemaker {pacemaker_version()}"
+    except HarnessError as exc:
+        return f"migration-harness: tier {tier} cannot run here: {exc.message}"

@@ -1,0 +1,279 @@
+"""The local tier: the scenario on a real corosync + pacemaker cluster of namespaced nodes.
+
+up: a ``LocalLab`` of 2 or 3 nodes (kept across scenarios; re-formed only for another node count).
+configure: reset the previous scenario (no resources, no constraints, no history, every node back
+and online), stand-in agents under the scenario's agent names, the configuration loaded
+(``config``), wait idle, snapshot the CIB. trigger: snapshot, the scheduler's prediction on that
+snapshot, the trigger done for real (``actions``), wait idle, verdicts from what ran (the
+stand-ins' journal) judged against the prediction and the DC's plan (``harness.tiers.live``);
+double-active resources and every divergence become notes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ... import cib as cibmod
+from ... import simulator
+from ...errors import BackendUnavailable, HarnessError, InputError, ToolMissing
+from ...outcome import active_resources
+from ...rundir import RunDir
+from ...runner import run, which
+from ...scenario import Scenario
+from ...triggers import NODE_LEAVES, Resolved
+from ...version import pacemaker_version
+from .. import live
+from ..base import Backend, Observation, Settled
+from . import actions, config, observe, standin
+from .cluster import LocalLab
+from .netns import set_link
+from .node import daemons
+
+TOOLS = ("corosync", "corosync-keygen", "corosync-cfgtool", "pacemakerd", "crm", "cibadmin", "crmadmin",
+         "crm_mon", "crm_resource", "crm_attribute", "crm_simulate", "unshare", "nsenter", "ip")
+# The DC saves a scheduler input within a second of a trigger here; 60 s means it never noticed.
+TRANSITION_TIMEOUT = 60.0
+
+
+@dataclass
+class LocalObservation(Observation):
+    """An Observation with what only a live cluster shows."""
+
+    double_active: dict[str, list[str]] = field(default_factory=dict)
+    journal: list[live.Executed] = field(default_factory=list)
+
+
+class LocalBackend(Backend):
+    name = "local"
+    concurrent = False
+
+    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
+        super().__init__(workdir, run=run)
+        self.lab: LocalLab | None = None
+        # (scenario file, style) -> the configuration sections crmsh made of it, to load again
+        # without crmsh (seconds per start) when the next trigger of that style needs it.
+        self._loaded: dict[tuple[str, str], dict[str, str]] = {}
+
+    @classmethod
+    def sanity_check(cls, run: Path | None = None) -> None:
+        if os.geteuid() != 0:
+            raise BackendUnavailable("the local tier needs root (namespaces, mounts, cluster daemons)",
+                                     hint="run as root, e.g. sudo -E pytest --tier local")
+        try:
+            for tool in TOOLS:
+                which(tool)
+        except ToolMissing as exc:
+            raise BackendUnavailable(exc.message, hint=exc.hint) from None
+        probe = run(["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc", "--", "true"],
+                    check=False, timeout=30)
+        if not probe.ok:
+            raise BackendUnavailable(
+                f"unshare cannot create namespaces here: {probe.stderr.strip()}",
+                hint="run on a host (or a privileged container) that allows user, net, mount and PID namespaces",
+            )
+        try:
+            import pwd
+            pwd.getpwnam("hacluster")
+        except KeyError:
+            raise BackendUnavailable("user hacluster is missing", hint="apt-get install pacemaker") from None
+
+    def describe(self) -> str:
+        return f"local (real corosync + pacemaker in namespaces, Pacemaker {pacemaker_version()})"
+
+    # -- cluster ---------------------------------------------------------------------------
+    def up(self, nodes: int) -> None:
+        if self.lab is not None and self.lab.plan.nodes == nodes:
+            return
+        self.down()
+        self.lab = LocalLab.create(nodes, RunDir.create("local"))
+
+    def down(self) -> None:
+        if self.lab is not None:
+            lab, self.lab = self.lab, None
+            lab.down()
+
+    def _lab(self) -> LocalLab:
+        if self.lab is None:
+            raise HarnessError("the local cluster is not up")
+        return self.lab
+
+    # -- configure -------------------------------------------------------------------------
+    def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled:
+        started = time.monotonic()
+        casedir.mkdir(parents=True, exist_ok=True)
+        self.up(scenario.nodes)
+        lab = self._lab()
+        prepared = config.prepare(scenario, style, casedir)
+        self.reset()
+        agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir)
+        first = lab.alive_nodes()[0]
+        key = (str(scenario.path), style)
+        if key in self._loaded:
+            config.load_sections(lab, self._loaded[key], first)
+        elif prepared.text is not None:
+            config.apply_crm(lab, scenario, prepared.text, casedir, first)
+            self._loaded[key] = config.sections(lab, first)
+        else:
+            config.apply_xml(lab, scenario, first)
+        for name, value in scenario.options.items():
+            lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
+                       what=f"cluster option {name}")
+        observe.wait_idle(lab)
+        settled_path = casedir / "cib-settled.xml"
+        self._snapshot(settled_path)
+        root = cibmod.read(settled_path)
+        for resource in scenario.resources:
+            if resource not in cibmod.resource_ids(root):
+                raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
+        return Settled(
+            list(lab.plan.node_names), settled_path, self._active(settled_path, casedir), root,
+            unknown_agents=sorted(a.name for a in agents if not a.installed),
+            stand_ins=sorted(a.name for a in agents),
+            notes=prepared.notes,
+            seconds={"configure": time.monotonic() - started},
+        )
+
+    def reset(self) -> None:
+        """Back to an empty, healthy cluster: every node up and linked, no resources, no history."""
+        lab = self._lab()
+        standin.set_control(lab.standin_dir, [])
+        for node in lab.plan.node_names:
+            if not lab.node_alive(node) or set(daemons(lab.init(node))) != {"corosync", "pacemakerd"}:
+                lab.restart_node(node)  # crashed, stopped, or its corosync killed: a fresh node
+            else:
+                set_link(lab.hub(), lab.plan, node, up=True)  # after a partition
+        lab.wait_formed()
+        first = lab.plan.node_names[0]
+        # In maintenance mode the cluster acts on nothing: the old resources are dropped from the
+        # configuration, their stand-ins' state wiped and their history refreshed away, instead of
+        # stopping a whole storage stack one member after another.
+        lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-v", "true"],
+                   what="maintenance mode on")
+        for section in ("constraints", "resources"):
+            # Constraints first: a resource may not go while a constraint still names it.
+            lab.run_in(first, ["cibadmin", "--replace", "-o", section, "--xml-text", f"<{section}/>"],
+                       what=f"empty the {section}")
+        for section in ("rsc_defaults", "op_defaults"):
+            lab.run_in(first, ["cibadmin", "--delete", "--xml-text", f"<{section}/>"], check=False)
+        for node in lab.plan.node_names:
+            lab.run_in(node, ["find", standin.NODE_STATE, "-mindepth", "1", "-delete"],
+                       what=f"wipe the stand-ins' state on {node}")
+            for lifetime in ("forever", "reboot"):
+                lab.run_in(first, ["crm_attribute", "-N", node, "-n", "standby", "-l", lifetime, "-D"], check=False)
+        lab.run_in(first, ["crm_resource", "--refresh"], what="forget the previous scenario's history")
+        observe.wait_idle(lab)
+        lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-D"],
+                   what="maintenance mode off")
+
+    def _snapshot(self, path: Path) -> None:
+        lab = self._lab()
+        node = lab.alive_nodes()[0]
+        path.write_text(lab.run_in(node, ["cibadmin", "-Q"], what="snapshot the CIB").stdout)
+
+    def _active(self, cib_path: Path, casedir: Path) -> dict[str, list[str]]:
+        state = simulator.simulate(cib_path, casedir / "settled-state", run_actions=False, save_output=False)
+        return active_resources(state.result)
+
+    # -- trigger ---------------------------------------------------------------------------
+    def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> LocalObservation:
+        lab = self._lab()
+        casedir.mkdir(parents=True, exist_ok=True)
+        before = casedir / "cib-before.xml"
+        self._snapshot(before)
+        predicted, notes = live.predict(before, trigger, casedir / "prediction")
+        notes = list(settled.notes) + notes
+        old_inputs = set(observe.pe_inputs(lab))
+        survivors = [n for n in lab.plan.node_names if n != trigger.node] if trigger.kind in NODE_LEAVES else None
+        t0 = time.time()
+        started = time.monotonic()
+        actions.carry_out(lab, trigger)
+        if survivors and trigger.node:
+            # A DC among the survivors stays idle until its membership notices the loss.
+            observe.node_offline(lab, trigger.node, survivors)
+        if trigger.kind != "none":
+            self._wait_transition(old_inputs)
+        idle = observe.wait_idle(lab, via=survivors)
+        seconds = {**settled.seconds, "trigger+settle": time.monotonic() - started, "idle-wait": idle}
+        entries = observe.window(observe.parse_journal(_read(lab.standin_dir / "journal")), t0)
+        new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)
+        evidence, missing = self._artifacts(casedir, entries, new_inputs)
+        notes += missing
+        plan = live.planned(new_inputs, trigger.vm, casedir / "transitions")
+        notes += plan.notes
+        outcome = live.observed_outcome(entries, settled.active, plan.summary)
+        verdict = outcome[trigger.vm]
+        notes += outcome.notes
+        notes += live.judge(trigger.vm, verdict, entries, plan, predicted)
+        if "cib-after" in evidence:
+            unseen = observe.unjournaled(cibmod.read(evidence["cib-after"]), entries, t0)
+            if unseen:
+                notes.append("the CIB status records operations the journal lacks: " + ", ".join(unseen))
+        doubles = observe.double_active(observe.running(lab), observe.clone_members(settled.cib))
+        for resource, nodes in doubles.items():
+            notes.append(f"DOUBLE-ACTIVE: {resource} runs on {', '.join(nodes)} at once")
+        described = actions.describe(trigger)
+        evidence["verdict"] = live.write_verdict(casedir / "verdict.txt", described, verdict, predicted, plan, notes)
+        return LocalObservation(outcome, evidence, notes, prediction=predicted, double_active=doubles,
+                                journal=entries, planned=plan.outcome, seconds=seconds, trigger=described)
+
+    def _wait_transition(self, old_inputs: set[Path], timeout: float = TRANSITION_TIMEOUT) -> None:
+        """Until the DC saved a scheduler input after the trigger (it has noticed the change)."""
+        lab = self._lab()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if set(observe.pe_inputs(lab)) - old_inputs:
+                return
+            time.sleep(observe.POLL)
+        raise HarnessError(f"no transition after the trigger in {timeout:.0f} s",
+                           hint=f"see {lab.rundir.path}/node*/log-pacemaker/pacemaker.log")
+
+    def _artifacts(self, casedir: Path, entries: list[live.Executed],
+                   inputs: list[Path]) -> tuple[dict[str, Path], list[str]]:
+        """Copy the case's evidence; what could not be had is returned as notes, not dropped."""
+        lab = self._lab()
+        evidence: dict[str, Path] = {}
+        notes: list[str] = []
+        journal = casedir / "journal.tsv"
+        journal.write_text("".join(str(e) + "\n" for e in entries))
+        evidence["journal"] = journal
+        after = casedir / "cib-after.xml"
+        alive = lab.alive_nodes()
+        if alive:
+            result = lab.run_in(alive[0], ["cibadmin", "-Q"], check=False)
+            if result.ok:
+                after.write_text(result.stdout)
+                evidence["cib-after"] = after
+            else:
+                notes.append(f"no CIB after the trigger: cibadmin -Q on {alive[0]} exited {result.rc}: "
+                             f"{result.stderr.strip()[-300:]}")
+        else:
+            notes.append("no CIB after the trigger: no node alive")
+        target = casedir / "pe-inputs"
+        target.mkdir(exist_ok=True)
+        for path in inputs:
+            shutil.copyfile(path, target / f"{path.parent.parent.parent.name}-{path.name}")
+        evidence["pe-inputs"] = target
+        for node in lab.plan.node_names:
+            dirs = lab.dirs(node)
+            for label, log in (("pacemaker", dirs.pacemaker_log), ("corosync", dirs.corosync_log)):
+                if log.exists():
+                    copy = casedir / "logs" / f"{node}-{label}.log"
+                    copy.parent.mkdir(exist_ok=True)
+                    shutil.copyfile(log, copy)
+                    evidence[f"{node}-{label}-log"] = copy
+        return evidence, notes
+
+
+def _input_order(path: Path) -> tuple[float, str]:
+    return (path.stat().st_mtime, path.name)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""  # no stand-in has run an action yet

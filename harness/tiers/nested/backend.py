@@ -1,0 +1,355 @@
+"""The nested tier: the scenario on Vagrant + libvirt VMs running Xen dom0s with an iSCSI SAN.
+
+up: a ``NestedLab`` of 2 or 3 dom0s and a SAN, or the run given as ``run`` (a cluster left up by
+``migration-harness up --tier nested``: restored per case, never torn down). configure: every VM
+back to the snapshot ``formed``; the test guest on every dom0 (its xl config, the harness's
+heartbeat /init, a logical volume on the shared VG as its disk); the scenario in the case's style,
+made real (``realize``), loaded into the live CIB; wait idle. trigger: snapshot the CIB and ask the
+scheduler for its prediction; do it for real (``actions``) while ``xl list`` is polled on every
+dom0; wait idle; verdicts from the operations pacemaker-controld logged on each node (``observe``),
+checked against the guest's own heartbeat and the DC's saved scheduler inputs. A ``migrate``
+verdict needs both Pacemaker's migrate path and an unbroken guest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ... import cib as cibmod
+from ... import simulator
+from ...errors import BackendUnavailable, CaseSkipped, HarnessError
+from ...outcome import Outcome, active_resources
+from ...prediction import configured_cib
+from ...rundir import RunDir
+from ...scenario import Scenario
+from ...triggers import NODE_LEAVES, Resolved
+from .. import live
+from ..base import Backend, Observation, Settled
+from . import actions, hostcaps, observe, realize
+from .guest import heartbeat, initramfs, picture, xl, xlcfg
+from .settings import VG
+
+if TYPE_CHECKING:
+    from .cluster import NestedLab
+    from .ssh import Node
+
+# A storage stack plus a guest starting, or a guest migrating, under software emulation: minutes.
+SETTLE_TIMEOUT = 600.0
+# After a restore, corosync re-forms within a token timeout or two; 180 s means it will not.
+REFORM_TIMEOUT = 180.0
+# The DC saves a scheduler input within seconds of a trigger, but a crash first waits for SBD's
+# fencing (msgwait, tens of seconds under emulation).
+TRANSITION_TIMEOUT = 240.0
+
+
+@dataclass(frozen=True)
+class NestedSettled(Settled):
+    """The nested cluster at rest, with what the trigger needs to know of the guest."""
+
+    period: float = 0.1  # the guest's heartbeat period (its kernel command line), seconds
+
+
+@dataclass
+class NestedObservation(Observation):
+    guest: heartbeat.GuestEvidence | None = None
+    history: xl.DomainHistory | None = None
+
+
+class NestedBackend(Backend):
+    name = "nested"
+    concurrent = False
+
+    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
+        self.workdir = workdir
+        self.run_dir = run
+        self.lab: "NestedLab | None" = None
+        self._fresh = False  # just formed: the first case needs no restore
+        self._agents: set[str] | None = None
+        self._xen: str | None = None
+
+    @classmethod
+    def sanity_check(cls, run: Path | None = None) -> None:
+        if run is not None:
+            return  # the run's own libvirtd already runs: nothing more is needed here
+        hostcaps.sanity_check(isolated=True)
+
+    def describe(self) -> str:
+        xen = f", Xen {self._xen}" if self._xen else ""
+        return f"nested: Vagrant + libvirt, Xen dom0 VMs + iSCSI SAN{xen}; {hostcaps.detect().describe()}"
+
+    def facts(self, scenario: Scenario) -> dict[str, str]:
+        return {"xen": self._xen or "", "guest": scenario.guest.type}
+
+    def _lab(self) -> "NestedLab":
+        if self.lab is None:
+            raise HarnessError("the nested tier is not up")
+        return self.lab
+
+    # -- up / down -------------------------------------------------------------------------
+    def up(self, nodes: int) -> None:
+        from .cluster import NestedLab
+
+        if self.lab is not None and len(self.lab.plan.nodes) == nodes:
+            return
+        if self.run_dir is not None:
+            lab = NestedLab.attach(RunDir.open(self.run_dir))
+            if len(lab.plan.nodes) != nodes:
+                raise BackendUnavailable(
+                    f"run {self.run_dir} has {len(lab.plan.nodes)} nodes, the scenario needs {nodes}",
+                    hint=f"bring up a {nodes}-node run, or leave out --run")
+            self.lab, self._fresh = lab, False
+        else:
+            self.down()
+            self.lab = NestedLab.create(nodes, RunDir.create("nested"))
+            self._fresh = True
+        self._xen = self._xen_version(self.lab.nodes()[0])
+
+    def down(self) -> None:
+        if self.lab is not None and self.run_dir is None:
+            self.lab.down()
+        self.lab = None
+
+    @staticmethod
+    def _xen_version(node: "Node") -> str:
+        out = node.run(["dpkg-query", "-W", "-f", "${Version}\n", "xen-hypervisor-common"], check=False).stdout
+        match = re.match(r"\d+(\.\d+)+", out.strip())
+        return match.group(0) if match else ""
+
+    def _installed_agents(self, node: "Node") -> set[str]:
+        if self._agents is None:
+            out = node.run(["sh", "-c", "cd /usr/lib/ocf/resource.d && for p in *; do for a in \"$p\"/*; do "
+                                        "[ -x \"$a\" ] && echo \"ocf:$p:${a#*/}\"; done; done"]).stdout
+            self._agents = set(out.split())
+        return self._agents
+
+    # -- configure -------------------------------------------------------------------------
+    def configure(self, scenario: Scenario, style: str, casedir: Path) -> NestedSettled:
+        lab = self._lab()
+        started = time.monotonic()
+        casedir.mkdir(parents=True, exist_ok=True)
+        if len(scenario.resources) != 1:
+            raise CaseSkipped("the nested tier runs one guest: the scenario must name one resource under test")
+        vm = scenario.resources[0]
+        first = lab.nodes()[0]
+        configured, _unknown = configured_cib(scenario, style, casedir / "style")
+        config = cibmod.read(configured).find("configuration")
+        if config is None:
+            raise HarnessError(f"{configured}: no <configuration> in the configured CIB")
+        try:
+            made = realize.realize(config, vm, scenario.topology, self._installed_agents(first),
+                                   xlcfg.CONFIG, xlcfg.NAME, VG)
+        except realize.Unrealizable as exc:
+            raise CaseSkipped(f"nested tier: {exc.message}") from None
+        seconds: dict[str, float] = {}
+        if not self._fresh:
+            seconds["restore"] = lab.restore()
+            lab.wait_formed(timeout=REFORM_TIMEOUT)
+        self._fresh = False
+        self._prepare_guest(scenario)
+        self._load(first, made, scenario.options)
+        seconds["idle-wait"] = self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+        settled_path = casedir / "cib-settled.xml"
+        settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
+        active = self.active(settled_path)
+        failures = cibmod.failed_operations(cibmod.read(settled_path))
+        if failures:
+            raise HarnessError(
+                f"the configuration did not settle cleanly on the nested cluster: {'; '.join(failures)}",
+                hint="operations run slowly under software emulation: give start/stop operations the timeouts the "
+                     f"agents' metadata recommend (crm ra info <agent>); the CIB is {settled_path}")
+        if not active.get(vm):
+            running = [f"{r}: {', '.join(n)}" for r, n in active.items()]
+            raise HarnessError(f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
+                               hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log")
+        seconds["configure"] = time.monotonic() - started
+        return NestedSettled(list(lab.plan.nodes), settled_path, active, cibmod.read(settled_path),
+                             notes=tuple(made.notes), seconds=seconds, period=scenario.guest.period)
+
+    def active(self, cib_path: Path) -> dict[str, list[str]]:
+        """Where each resource runs, as the CIB at ``cib_path`` records it."""
+        state = simulator.simulate(cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False,
+                                   save_output=False)
+        return active_resources(state.result)
+
+    def _prepare_guest(self, scenario: Scenario) -> None:
+        """On every dom0: the guest's xl config and initramfs; once on the shared VG: its disk."""
+        lab = self._lab()
+        config = xlcfg.render(scenario.guest, xlcfg.Disk(VG)).encode()
+        overlay = initramfs.overlay()
+        for node in lab.nodes():
+            node.put("/tmp/mh-guest.cfg", config, 0o644)
+            node.put("/tmp/mh-init.cpio.gz", overlay, 0o644)
+            node.run(["sh", "-c", f"install -m 0644 /tmp/mh-guest.cfg {xlcfg.CONFIG} && "
+                                  f"cat {xlcfg.BOX_INITRD} /tmp/mh-init.cpio.gz > {xlcfg.INITRD}"],
+                     what=f"{node.name}: install the test guest")
+        first = lab.nodes()[0]
+        if not first.run(["lvs", f"{VG}/{xlcfg.NAME}"], check=False).ok:
+            first.run(["lvcreate", "--yes", "--activate", "n", "-L", f"{xlcfg.LV_MIB}M", "-n", xlcfg.NAME, VG],
+                      what="the guest's disk on the shared VG")
+
+    def _load(self, node: "Node", made: realize.Realized, options: dict[str, str]) -> None:
+        current = ET.fromstring(node.run(["cibadmin", "-Q", "-o", "resources"], what="read the resources").stdout)
+        resources = ET.Element("resources")
+        for element in current:  # the fencing resource of the formed cluster stays
+            resources.append(element)
+        for element in made.resources:
+            resources.append(element)
+        for section, element in (("resources", resources), ("constraints", made.constraints)):
+            node.put(f"/tmp/mh-{section}.xml", ET.tostring(element), 0o644)
+            node.run(["cibadmin", "--replace", "-o", section, "--xml-file", f"/tmp/mh-{section}.xml"],
+                     what=f"load the scenario's {section}")
+        for name, value in options.items():
+            node.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)], what=f"cluster option {name}")
+
+    def _wait_idle(self, via: list[str], timeout: float) -> float:
+        started = time.monotonic()
+        lab = self._lab()
+        last = ""
+        for name in via:
+            try:
+                result = lab.node(name).run(["sh", "-c", live.IDLE_SCRIPT, "wait-idle", str(int(timeout))],
+                                            check=False, timeout=timeout + 60)
+            except HarnessError as exc:
+                last = exc.message
+                continue
+            if result.ok:
+                return time.monotonic() - started
+            last = result.stdout.strip()
+            break
+        raise HarnessError(f"the nested cluster did not become idle in {timeout:.0f} s: {last}",
+                           hint="see the nodes' /var/log/pacemaker/pacemaker.log (migration-harness exec)")
+
+    # -- trigger ---------------------------------------------------------------------------
+    def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> NestedObservation:
+        lab = self._lab()
+        casedir.mkdir(parents=True, exist_ok=True)
+        period = settled.period if isinstance(settled, NestedSettled) else NestedSettled.period
+        first = lab.nodes()[0]
+        before = casedir / "cib-before.xml"
+        before.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
+        predicted, notes = live.predict(before, trigger, casedir / "prediction")
+        notes = list(settled.notes) + notes
+        gone = trigger.node if trigger.kind in NODE_LEAVES else None
+        survivors = [n for n in lab.plan.nodes if n != gone]
+        offsets = {n: observe.log_size(lab.node(n)) for n in lab.plan.nodes}
+        # The guest's beats so far: a node that dies with the trigger takes its console log along,
+        # and without them a guest started afresh elsewhere would look like one unbroken boot.
+        before_beats = [b for n in lab.plan.nodes for b in heartbeat.parse(observe.console(lab.node(n)), n)]
+        inputs = {n: observe.pe_inputs(lab.node(n)) for n in lab.plan.nodes}
+        poller = observe.XlPoller(lab, xlcfg.NAME)
+        poller.start()
+        started = time.monotonic()
+        try:
+            actions.carry_out(lab, trigger)
+            if trigger.kind != "none":
+                self._wait_transition(survivors, inputs, TRANSITION_TIMEOUT)
+            idle = self._wait_idle(survivors, SETTLE_TIMEOUT)
+        finally:
+            poller.stop()
+        seconds = {**settled.seconds, "trigger+settle": time.monotonic() - started, "idle-wait": idle}
+        return self._observe(settled, trigger, casedir, survivors, offsets, inputs, poller.history,
+                             predicted, notes, seconds, before_beats, period)
+
+    def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
+        """Until a surviving node saved a scheduler input after the trigger (the DC noticed)."""
+        lab = self._lab()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name in survivors:
+                try:
+                    if observe.pe_inputs(lab.node(name)) - before.get(name, set()):
+                        return
+                except HarnessError:
+                    continue  # fenced meanwhile: another survivor answers
+            time.sleep(1)
+        raise HarnessError(f"no transition on {', '.join(survivors)} in {timeout:.0f} s after the trigger")
+
+    def _observe(self, settled: Settled, trigger: Resolved, casedir: Path, survivors: list[str],
+                 offsets: dict[str, int], inputs: dict[str, set[str]], history: xl.DomainHistory,
+                 predicted: Outcome | None, notes: list[str], seconds: dict[str, float],
+                 before_beats: list[heartbeat.Beat], period: float) -> NestedObservation:
+        lab = self._lab()
+        evidence: dict[str, Path] = {}
+        logs = casedir / "logs"
+        logs.mkdir(exist_ok=True)
+        entries: list[live.Executed] = []
+        beats: list[heartbeat.Beat] = []
+        reached: list[str] = []
+        for name in survivors:
+            try:
+                entries += observe.collect(lab.node(name), name, offsets[name], logs, evidence, beats)
+                reached.append(name)
+            except HarnessError as exc:
+                # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
+                notes.append(f"{name} unreachable after the trigger ({exc.message}): its operations and console are missing")
+        if not reached:
+            raise HarnessError("no node of the nested cluster answers after the trigger")
+        beats = before_beats + beats  # the boot before the trigger first; analyse() drops repeats
+        entries.sort(key=lambda e: e.start)
+        (casedir / "operations.tsv").write_text("".join(str(e) + "\n" for e in entries))
+        evidence["operations"] = casedir / "operations.tsv"
+        after = casedir / "cib-after.xml"
+        after.write_text(lab.node(reached[0]).run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
+        evidence["cib-after"] = after
+        saved, missing = observe.saved_inputs(lab, reached, inputs, casedir / "pe-inputs")
+        evidence["pe-inputs"] = casedir / "pe-inputs"
+        notes += missing
+        plan = live.planned(saved, trigger.vm, casedir / "transitions")
+        notes += plan.notes
+        outcome = live.observed_outcome(entries, settled.active, plan.summary)
+        notes.extend(outcome.notes)
+        vm = trigger.vm
+        where_after = self.active(after).get(vm, [])
+        if outcome[vm].verdict == "stay" and where_after != settled.active.get(vm, []):
+            # Nothing ran for it on a surviving node, yet it is gone: it died with a fenced node.
+            gone_from = ", ".join(settled.active.get(vm, [])) or "?"
+            outcome.verdicts[vm] = replace(
+                outcome[vm], verdict="stop" if not where_after else "start",
+                from_node=gone_from, to_node=where_after[0] if where_after else None,
+                reason=f"it died with {gone_from}")
+        guest = heartbeat.analyse(beats, period)
+        notes.extend(guest.notes)
+        verdict = outcome[vm]
+        if verdict.verdict == "migrate" and not guest.unbroken:
+            reason = "no heartbeat seen" if not guest.beats else "the guest rebooted"
+            notes.append(f"{vm}: Pacemaker took the migrate path, but {reason}: not a live migration")
+            outcome.verdicts[vm] = replace(verdict, verdict="move", reason=f"migrate path, but {reason}")
+            verdict = outcome.verdicts[vm]
+        for when, nodes in history.double_runs():
+            notes.append(f"DOUBLE-RUN: guest {xlcfg.NAME} running on {', '.join(nodes)} at once "
+                         f"({when - history.samples[0].time:.1f} s after the trigger)")
+        notes += live.judge(vm, verdict, entries, plan, predicted)
+        migrate_seconds = observe.migration_seconds(entries, vm)
+        if migrate_seconds is not None:
+            seconds["migration"] = migrate_seconds
+        if guest.unbroken and guest.downtime is not None:
+            seconds["guest-downtime"] = guest.downtime
+        described = actions.describe(trigger)
+        evidence.update(self._guest_evidence(casedir, beats, period, history, f"{vm}: {described}"))
+        evidence["verdict"] = live.write_verdict(casedir / "verdict.txt", described, verdict, predicted, plan, notes,
+                                                 guest=guest.describe(), seconds=seconds)
+        notes.insert(0, guest.describe())
+        return NestedObservation(outcome, evidence, notes, prediction=predicted, guest=guest, history=history,
+                                 planned=plan.outcome, seconds=seconds, trigger=described)
+
+    @staticmethod
+    def _guest_evidence(casedir: Path, beats: list[heartbeat.Beat], period: float, history: xl.DomainHistory,
+                        title: str) -> dict[str, Path]:
+        evidence: dict[str, Path] = {}
+        series = casedir / "heartbeat.tsv"
+        series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))
+        evidence["heartbeat"] = series
+        if beats:
+            svg = casedir / "heartbeat.svg"
+            picture.heartbeat_svg(beats, period, svg, title=title)
+            evidence["heartbeat-picture"] = svg
+        placement = casedir / "xl-history.txt"
+        start = history.samples[0].time if history.samples else 0.0
+        placement.write_text("".join(f"{t - start:7.1f}s  {where}\n" for t, where in history.placement()))
+        evidence["xl-history"] = placement
+        return evidence

@@ -1,0 +1,135 @@
+"""What the nested cluster shows after a trigger: each dom0's logs, the guest's console and the
+domain's placement over time, the DC's saved scheduler inputs.
+
+``collect`` reads one node's pacemaker log since the trigger (by byte offset) into ``Executed``
+operations and copies the rest of its evidence; ``XlPoller`` samples where the guest's domain
+runs while the trigger plays out; ``saved_inputs`` fetches the DC's scheduler inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ...errors import HarnessError
+from ..live import SAVED_INPUT, Executed, input_number
+from . import pcmklog
+from .guest import heartbeat, xl, xlcfg
+
+if TYPE_CHECKING:
+    from .cluster import NestedLab
+    from .ssh import Node
+
+PENGINE = "/var/lib/pacemaker/pengine"
+CONSOLE_GLOB = f"/var/log/xen/console/guest-{xlcfg.NAME}*.log"
+# Sampling every half second sees a migration (tens of seconds under emulation) many times over
+# without loading the dom0s' emulated CPUs.
+POLL = 0.5
+# Reading a log or a listing over SSH takes well under a second; 60 s means the node is gone.
+READ_TIMEOUT = 60
+
+
+def log_size(node: "Node") -> int:
+    out = node.run(["stat", "-c", "%s", pcmklog.LOG], check=False).stdout.strip()
+    return int(out) if out.isdigit() else 0
+
+
+def pe_inputs(node: "Node") -> set[str]:
+    out = node.run(["ls", "-1", PENGINE], check=False, timeout=30).stdout
+    return {name for name in out.split() if SAVED_INPUT.match(name)}
+
+
+def console(node: "Node") -> str:
+    return node.run(["sh", "-c", f"for f in {CONSOLE_GLOB}; do [ -f \"$f\" ] && cat \"$f\"; done; true"],
+                    check=False, timeout=READ_TIMEOUT).stdout
+
+
+def collect(node: "Node", name: str, offset: int, logs: Path, evidence: dict[str, Path],
+            beats: list[heartbeat.Beat]) -> list[Executed]:
+    """One node's pacemaker log since the trigger, its other logs, and the guest's console."""
+    text = node.run(["tail", "-c", f"+{offset + 1}", pcmklog.LOG], timeout=READ_TIMEOUT).stdout
+    (logs / f"{name}-pacemaker.log").write_text(text)
+    evidence[f"{name}-pacemaker-log"] = logs / f"{name}-pacemaker.log"
+    for label, command in (("corosync", ["tail", "-n", "300", "/var/log/corosync/corosync.log"]),
+                           ("xl-dmesg", ["xl", "dmesg"]),
+                           ("xen", ["sh", "-c", "tail -n 200 /var/log/xen/xl-*.log 2>/dev/null"])):
+        result = node.run(command, check=False, timeout=READ_TIMEOUT)
+        (logs / f"{name}-{label}.log").write_text(result.stdout if result.ok else
+                                                  f"{' '.join(command)} exited {result.rc}\n{result.stderr}")
+    guest_console = console(node)
+    (logs / f"{name}-guest-console.log").write_text(guest_console)
+    evidence[f"{name}-guest-console"] = logs / f"{name}-guest-console.log"
+    beats += heartbeat.parse(guest_console, name)
+    return pcmklog.parse(text)
+
+
+def saved_inputs(lab: "NestedLab", survivors: list[str], before: dict[str, set[str]],
+                 target: Path) -> tuple[list[Path], list[str]]:
+    """The scheduler inputs the surviving nodes saved since the trigger, copied to ``target``, in
+    order; what could not be fetched is named in the returned notes."""
+    target.mkdir(exist_ok=True)
+    saved: list[Path] = []
+    notes: list[str] = []
+    for name in survivors:
+        node = lab.node(name)
+        try:
+            listing = pe_inputs(node)
+        except HarnessError as exc:
+            notes.append(f"{name}: its scheduler inputs could not be listed: {exc.message}")
+            continue
+        for filename in sorted(listing - before.get(name, set()), key=input_number):
+            result = node.run(["base64", "-w0", f"{PENGINE}/{filename}"], check=False, timeout=READ_TIMEOUT)
+            if not result.ok:
+                notes.append(f"{name}: {filename} could not be fetched (base64 exited {result.rc}: "
+                             f"{result.stderr.strip()[-200:]})")
+                continue
+            path = target / f"{name}-{filename}"
+            path.write_bytes(base64.b64decode(result.stdout))
+            saved.append(path)
+    return saved, notes
+
+
+def migration_seconds(entries: list[Executed], vm: str) -> float | None:
+    """How long the successful migrate_to ran (``xl migrate`` from the source), by the source's log."""
+    done = [e for e in entries if e.resource == vm and e.action == "migrate_to" and e.rc == 0]
+    return done[-1].end - done[-1].start if done else None
+
+
+class XlPoller:
+    """``xl list`` on every dom0 every POLL seconds, in a thread of its own SSH connections."""
+
+    def __init__(self, lab: "NestedLab", guest: str) -> None:
+        self.nodes = {name: lab.fresh_node(name) for name in lab.plan.nodes}
+        self.history = xl.DomainHistory(guest)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="xl-poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for node in self.nodes.values():
+            node.close()
+
+    def _loop(self) -> None:
+        dead: set[str] = set()
+        while not self._stop.is_set():
+            seen: dict[str, str] = {}
+            for name, node in self.nodes.items():
+                if name in dead:
+                    continue
+                try:
+                    result = node.run(["xl", "list"], check=False, timeout=10)
+                except HarnessError:
+                    dead.add(name)  # crashed or cut off: its domains are gone with it
+                    continue
+                if result.ok:  # xl can fail while a migration holds its lock: no reading, not "gone"
+                    seen[name] = result.stdout
+            if seen:
+                self.history.add(time.time(), seen)
+            self._stop.wait(POLL)
