@@ -15,7 +15,7 @@ import time
 
 from harness.errors import HarnessError
 from harness.tiers.nested import box
-from harness.tiers.nested.cluster import RELEASE, NestedLab
+from harness.tiers.nested.cluster import NestedLab, dom0_release
 from harness.rundir import RunDir
 
 
@@ -52,10 +52,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the last cluster up")
     args = parser.parse_args()
     try:
-        cached = box.find(RELEASE, box.choose_xen(RELEASE))
+        cached = box.find(dom0_release(), box.choose_xen(dom0_release()))
         if cached is None:
             print("box not cached: building it first (not part of the timings)", flush=True)
-            box.build(RELEASE, box.choose_xen(RELEASE))
+            box.build(dom0_release(), box.choose_xen(dom0_release()))
         table = {n: measure(n, args.restores, keep=args.keep and i == len(args.nodes) - 1)
                  for i, n in enumerate(args.nodes)}
     except HarnessError as exc:

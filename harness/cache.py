@@ -1,12 +1,16 @@
-"""A content-addressed cache outside the clone for slow, pure steps (crmsh loads, boxes).
+"""The one cache root, outside the clone: results of slow, pure steps and slow artefacts.
 
-The key is a hash of every input that can change the result; a hit is a file copy. The root is
-``$MIGRATION_HARNESS_CACHE`` or ``~/.cache/migration-harness``; ``MIGRATION_HARNESS_CACHE=off``
-disables it.
+Results (crmsh loads) are content-addressed: the key is a hash of every input that can change the
+result, and a hit is a file copy. Artefacts (Vagrant boxes, other releases' root filesystems,
+Vagrant's home) are directories keyed the same way by their builders. The root is
+``$MIGRATION_HARNESS_CACHE`` or ``~/.cache/migration-harness``. ``MIGRATION_HARNESS_CACHE=off``
+turns results off, and puts artefacts in a private temporary directory of this process (built
+anew, removed when it exits; ``migration-harness clean`` removes one a killed process left).
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -16,11 +20,32 @@ from pathlib import Path
 from typing import Any
 
 
+ENV = "MIGRATION_HARNESS_CACHE"
+OFF = {"off", "0", "no"}
+# Temporary directories of this harness: ``clean`` removes those whose process is gone.
+TMP_PREFIX = "mh-run-"
+_private: Path | None = None
+
+
 def root() -> Path | None:
-    value = os.environ.get("MIGRATION_HARNESS_CACHE", "")
-    if value.lower() in {"off", "0", "no"}:
+    """The cache root, or None when caching is off."""
+    value = os.environ.get(ENV, "")
+    if value.lower() in OFF:
         return None
     return Path(value) if value else Path.home() / ".cache" / "migration-harness"
+
+
+def artefacts() -> Path:
+    """Where slow artefacts live: the cache root, or with the cache off this process's own
+    temporary directory (removed at exit)."""
+    global _private
+    base = root()
+    if base is not None:
+        return base
+    if _private is None:
+        _private = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}nocache-{os.getpid()}-"))
+        atexit.register(shutil.rmtree, _private, True)
+    return _private
 
 
 def key(*parts: Any) -> str:

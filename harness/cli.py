@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import release, rundir, scenario, tiers
+from . import release, releaseroot, rundir, scenario, tiers
 from .errors import HarnessError, InputError
 from .triggers import KINDS
 
@@ -165,7 +165,7 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore
     results: list[engine.CaseResult] = []
     by_release: dict[str, list[engine.CaseResult]] = {}
     for name in args.release or ["host"]:
-        release.activate(release.ensure(name, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+        release.activate(releaseroot.ensure(name, progress=lambda line: print(line, file=sys.stderr, flush=True)))
         run_dir = args.run.resolve() if args.run else None
         backend_cls.sanity_check(run_dir)
         version = pacemaker_version()

@@ -1,25 +1,22 @@
-"""Debian releases as a parameter: run Pacemaker's tools of another release than the host's.
+"""Debian releases as a parameter: which release's Pacemaker tools answer, and how to run them.
 
 The distro-upgrade question ("do my verdicts change from Debian 12 to Debian 13?") needs the
-other release's scheduler and crmsh. ``ensure("trixie")`` builds (once, cached outside the clone,
-keyed by a hash of its inputs) a root filesystem of that release with mmdebstrap from the Debian
-archive, and while it is active every Pacemaker and crmsh command runs inside it with bubblewrap,
-the files it reads and writes bound at the same paths. ``host`` (or the host's own codename) uses
-the host's tools.
+other release's scheduler and crmsh. While a release is active every Pacemaker and crmsh command
+runs inside its root filesystem with bubblewrap, the files it reads and writes bound at the same
+paths (``wrap``); ``host`` (or the host's own codename) uses the host's tools. Building a root is
+``releaseroot``'s (it runs programs; this module only decides how they are run).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from . import cache
-from .errors import HarnessError, InputError
+from .errors import HarnessError
+from .tools import which
 
 # The Debian release each name stands for, and what the simulate tier needs from it.
 RELEASES = {
@@ -63,60 +60,6 @@ def activate(release: Release) -> None:
     _active = release
 
 
-def mirror() -> str:
-    """The Debian archive this machine's apt uses (deb.debian.org if it says nothing)."""
-    sources = Path("/etc/apt/sources.list.d/debian.sources")
-    try:
-        for line in sources.read_text().splitlines():
-            if line.startswith("URIs:") and "security" not in line:
-                return line.split()[1]
-    except OSError:
-        pass
-    return "http://deb.debian.org/debian"
-
-
-def ensure(name: str, progress: Callable[[str], None] = print) -> Release:
-    """The release called ``name``, building its root filesystem on first use."""
-    if name in {"host", host_codename()}:
-        return Release(name if name != "host" else host_codename(), None)
-    if name not in RELEASES:
-        raise InputError(f"unknown release '{name}'", hint="releases: host, " + ", ".join(RELEASES))
-    base = cache.root() or Path("/var/tmp/migration-harness-nocache")
-    digest = cache.key("release-rootfs", name, PACKAGES, mirror(), Path(__file__).read_text())
-    rootfs = base / "releases" / f"{name}-{digest[:12]}" / "rootfs"
-    if (rootfs / "usr" / "sbin" / "crm_simulate").exists():
-        return Release(name, rootfs)
-    _build(name, rootfs, progress)
-    return Release(name, rootfs)
-
-
-def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
-    from .runner import run
-
-    staging = rootfs.parent / "staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    tarball = staging / "rootfs.tar"
-    started = time.monotonic()
-    progress(f"release {name}: building its Pacemaker tools with mmdebstrap from {mirror()} (about 2 minutes, once)")
-    try:
-        run(
-            ["mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
-            timeout=1800,
-            what=f"build the {name} root filesystem",
-            hint="mmdebstrap needs the Debian archive; see the output above",
-        )
-        target = staging / "rootfs"
-        target.mkdir()
-        with tarfile.open(tarball) as tar:
-            tar.extractall(target, filter="fully_trusted")
-        tarball.unlink()
-        target.rename(rootfs)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    progress(f"release {name}: ready in {time.monotonic() - started:.0f} s at {rootfs}")
-
-
 def tool_path(tool: str) -> str | None:
     """Where the active release has ``tool`` (a path inside its root), or None to use the host's."""
     rootfs = _active.rootfs
@@ -130,8 +73,6 @@ def tool_path(tool: str) -> str | None:
 
 def identity(tool: str) -> str:
     """Changes when the active release's ``tool`` changes (for cache keys)."""
-    from .runner import which
-
     inside = tool_path(tool)
     if inside is not None and _active.rootfs is not None:
         return f"{_active.name}:" + cache.tool_identity(str(_active.rootfs) + inside)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,43 +16,10 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from . import release
-from .errors import CommandFailed, ToolMissing
+from .errors import CommandFailed
+from .tools import which
 
 log = logging.getLogger(__name__)
-
-# Which Debian package brings each tool, so that a missing one says what to install.
-PACKAGES = {
-    "crm_simulate": "pacemaker-cli-utils",
-    "crm_resource": "pacemaker-cli-utils",
-    "crm_attribute": "pacemaker-cli-utils",
-    "cibadmin": "pacemaker-cli-utils",
-    "crm_mon": "pacemaker-cli-utils",
-    "crmadmin": "pacemaker-cli-utils",
-    "crm": "crmsh",
-    "dot": "graphviz",
-    "corosync": "corosync",
-    "corosync-keygen": "corosync",
-    "corosync-cfgtool": "corosync",
-    "pacemakerd": "pacemaker",
-    "ip": "iproute2",
-    "unshare": "util-linux",
-    "nsenter": "util-linux",
-    "vagrant": "vagrant vagrant-libvirt",
-    "virsh": "libvirt-clients",
-    "libvirtd": "libvirt-daemon-system",
-    "qemu-system-x86_64": "qemu-system-x86",
-    "mmdebstrap": "mmdebstrap",
-    "qemu-img": "qemu-utils",
-    "bwrap": "bubblewrap",
-    "sfdisk": "fdisk",
-    "losetup": "mount",
-    "mkfs.ext4": "e2fsprogs",
-    "grub-install": "grub-pc-bin grub2-common",
-    "cpio": "cpio",
-    "virtlogd": "libvirt-daemon",
-    "ssh-keygen": "openssh-client",
-}
-
 
 @dataclass(frozen=True)
 class Result:
@@ -66,14 +32,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.rc == 0
-
-
-def which(tool: str) -> str:
-    """Absolute path of ``tool`` (also searching the sbin directories), or ToolMissing."""
-    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin:/usr/local/sbin")
-    if path is None:
-        raise ToolMissing(tool, PACKAGES.get(tool))
-    return path
 
 
 def _prepare(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from . import engine, release, tiers
+from . import engine, release, releaseroot, tiers
 from .errors import BackendUnavailable, HarnessError
 from .scenario import Case
 from .version import Version, pacemaker_version
@@ -77,7 +77,7 @@ class SessionState:
         if self._backend is None:
             cls = tiers.get(self.tier)
             try:
-                release.activate(release.ensure(effective_release(self.config)))
+                release.activate(releaseroot.ensure(effective_release(self.config)))
                 cls.sanity_check(self.run)
             except BackendUnavailable as exc:
                 self._unavailable = f"tier {self.tier} cannot run here: {exc}"

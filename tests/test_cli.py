@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner
+from harness import tools
 from harness.cli import main
 from harness.version import pacemaker_version
 
@@ -73,7 +73,7 @@ def test_unknown_resource_in_trigger(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_missing_crm_simulate_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     real = shutil.which
-    monkeypatch.setattr(runner.shutil, "which", lambda tool, path=None: None if tool == "crm_simulate" else real(tool, path=path))
+    monkeypatch.setattr(tools.shutil, "which", lambda tool, path=None: None if tool == "crm_simulate" else real(tool, path=path))
     assert main(["run", "seed-xen"]) == 2
     err = capsys.readouterr().err
     assert "'crm_simulate' was not found" in err and "apt-get install pacemaker-cli-utils" in err

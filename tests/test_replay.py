@@ -29,8 +29,10 @@ def test_replay_matches_expected(path: Path, update_expected: bool) -> None:
     (result,) = replay.replay([path])
     got = result.outcome.as_json()
     expected_file = path.parent / f"{path.name}.expected.json"
-    if update_expected or not expected_file.exists():
+    if update_expected:
         expected_file.write_text(json.dumps(got, indent=2) + "\n")
+    if not expected_file.exists():
+        pytest.fail(f"{expected_file} is missing: review the output and write it with pytest --update-expected")
     assert got == json.loads(expected_file.read_text())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness import crmtext, scenario, styles
+from harness.errors import InputError
 
 SEED = scenario.load(scenario.find(["seed-xen"])[0])
 
@@ -61,5 +62,5 @@ def test_set_meta_adds_a_meta_clause_when_missing() -> None:
 
 
 def test_unknown_style() -> None:
-    with pytest.raises(Exception, match="unknown style"):
+    with pytest.raises(InputError, match="unknown style"):
         rendered("sideways")

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..base import Lab
 from ... import crmmon
-from ...errors import HarnessError
+from ...errors import HarnessError, InputError
 from ...rundir import RunDir
 from . import netns, node as nodemod
 from .netns import Plan
@@ -68,7 +68,7 @@ class LocalLab(Lab):
     @classmethod
     def create(cls, nodes: int, rundir: RunDir, progress: Progress | None = None) -> "LocalLab":
         if nodes not in (2, 3):
-            raise HarnessError(f"the local tier runs 2 or 3 nodes, not {nodes}")
+            raise InputError(f"the local tier runs 2 or 3 nodes, not {nodes}")
         if str(rundir.path.resolve()).startswith("/run/"):
             raise HarnessError(
                 f"run directory {rundir.path} is under /run, which each node replaces by its own tmpfs",

@@ -80,23 +80,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        for child in children(todo.pop()):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
 def wait_gone(procs: list[Proc], timeout: float) -> list[Proc]:
     """Wait until none of ``procs`` is alive; returns those still alive at the timeout."""
     deadline = time.monotonic() + timeout

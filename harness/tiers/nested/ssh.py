@@ -24,6 +24,7 @@ logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 from ...errors import CommandFailed, HarnessError
 from ...runner import Result
+from ...runner import log as runner_log
 
 Connect = Callable[[str, int], socket.socket]
 
@@ -76,8 +77,12 @@ class Node:
             on_line: Callable[[str], None] | None = None, what: str | None = None) -> Result:
         """Run argv on the node; with ``on_line`` each stdout line is passed on as it comes."""
         command = shlex.join(["sudo", "-n", *argv] if sudo else list(argv))
+        # Logged like the runner's local commands: --debug promises every external command.
+        runner_log.debug("ssh %s: %s", self.name, command)
         try:
-            return self._run(command, check=check, timeout=timeout, on_line=on_line, what=what)
+            result = self._run(command, check=check, timeout=timeout, on_line=on_line, what=what)
+            runner_log.debug("ssh %s: rc=%d in %.3fs", self.name, result.rc, result.seconds)
+            return result
         except (OSError, EOFError, paramiko.SSHException) as exc:
             # The VM went away under us (fenced, rebooted, destroyed): say which and what.
             self.close()
@@ -126,6 +131,7 @@ class Node:
 
     def put(self, remote: str, data: bytes, mode: int = 0o600) -> None:
         """Write a file as the SSH user (into a staging directory it owns)."""
+        runner_log.debug("sftp %s: put %s (%d bytes, mode %o)", self.name, remote, len(data), mode)
         with self.client().open_sftp() as sftp:
             with sftp.open(remote, "wb") as fh:
                 fh.write(data)

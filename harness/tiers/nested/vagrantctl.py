@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import vagrant
 
 from ...errors import CommandFailed
-from .box import cache_root
+from ... import cache
 
 REPO = Path(__file__).resolve().parents[2]
 _MACHINE_LINE = re.compile(r"^==> (\w+): (.*)$")
@@ -48,7 +48,7 @@ class Vagrant(vagrant.Vagrant):
 def environment(run_path: Path, settings_file: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
-        "VAGRANT_HOME": str(cache_root() / "vagrant.d"),
+        "VAGRANT_HOME": str(cache.artefacts() / "vagrant.d"),
         "VAGRANT_CWD": str(REPO),
         "VAGRANT_DOTFILE_PATH": str(run_path / ".vagrant"),
         "VAGRANT_CHECKPOINT_DISABLE": "1",

@@ -1,0 +1,77 @@
+"""Root filesystems of other Debian releases, built once with mmdebstrap and cached.
+
+``ensure("trixie")`` builds (once, cached outside the clone in the cache's artefacts directory,
+keyed by a hash of its inputs: the release, the packages, the archive and the recipe's version) a
+root filesystem of that release from the Debian archive; ``release.activate`` then makes every
+Pacemaker and crmsh command run inside it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import cache
+from .errors import InputError
+from .release import PACKAGES, RELEASES, Release, host_codename
+from .runner import run
+
+# Bump when the way a root is built changes (the packages and the archive are keyed on their own).
+RECIPE = 1
+# mmdebstrap downloads and unpacks ~150 packages: 2-4 minutes here; 30 minutes means it is stuck.
+BUILD_TIMEOUT = 1800
+
+
+def mirror() -> str:
+    """The Debian archive this machine's apt uses (deb.debian.org if it says nothing)."""
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    try:
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:") and "security" not in line:
+                return line.split()[1]
+    except OSError:
+        pass
+    return "http://deb.debian.org/debian"
+
+
+def ensure(name: str, progress: Callable[[str], None] = print) -> Release:
+    """The release called ``name``, building its root filesystem on first use."""
+    if name in {"host", host_codename()}:
+        return Release(name if name != "host" else host_codename(), None)
+    if name not in RELEASES:
+        raise InputError(f"unknown release '{name}'", hint="releases: host, " + ", ".join(RELEASES))
+    base = cache.artefacts()
+    digest = cache.key("release-rootfs", name, PACKAGES, mirror(), RECIPE)
+    rootfs = base / "releases" / f"{name}-{digest[:12]}" / "rootfs"
+    if (rootfs / "usr" / "sbin" / "crm_simulate").exists():
+        return Release(name, rootfs)
+    _build(name, rootfs, progress)
+    return Release(name, rootfs)
+
+
+def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
+    staging = rootfs.parent / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tarball = staging / "rootfs.tar"
+    started = time.monotonic()
+    progress(f"release {name}: building its Pacemaker tools with mmdebstrap from {mirror()} (about 2 minutes, once)")
+    try:
+        run(
+            ["mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
+            timeout=BUILD_TIMEOUT,
+            what=f"build the {name} root filesystem",
+            hint="mmdebstrap needs the Debian archive; see the output above",
+        )
+        target = staging / "rootfs"
+        target.mkdir()
+        with tarfile.open(tarball) as tar:
+            tar.extractall(target, filter="fully_trusted")
+        tarball.unlink()
+        target.rename(rootfs)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress(f"release {name}: ready in {time.monotonic() - started:.0f} s at {rootfs}")
