@@ -14,15 +14,15 @@ Prints one line per measurement and the median and worst of each. Without --run 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import cib as cibmod
 from harness import engine, scenario
-from harness.tiers.nested.backend import RUN_ENV, NestedBackend
+from harness.tiers.nested.backend import NestedBackend, NestedSettled
 from harness.errors import HarnessError
 from harness.tiers.nested.guest import heartbeat
 from harness.triggers import Resolved
@@ -38,14 +38,12 @@ def main() -> int:
     parser.add_argument("--moves-only", action="store_true",
                         help="skip the whole case: move the guest the run already has (after a first run of this benchmark)")
     args = parser.parse_args()
-    if args.run:
-        os.environ[RUN_ENV] = str(args.run.resolve())
     workdir = Path(tempfile.mkdtemp(prefix="mh-bench-nested-"))
     [path] = scenario.find([args.scenario])
     loaded = scenario.load(path)
     case = next(c for c in loaded.cases() if c.style == args.style and c.trigger.kind == "move")
     try:
-        with NestedBackend(workdir) as backend:
+        with NestedBackend(workdir, run_dir=args.run.resolve() if args.run else None) as backend:
             t = time.monotonic()
             backend.up(loaded.nodes)
             print(f"cluster ready in {time.monotonic() - t:.1f}s ({backend.describe()})", flush=True)
@@ -54,8 +52,6 @@ def main() -> int:
                 assert backend.lab is not None
                 start = workdir / "live-cib.xml"
                 start.write_text(backend.lab.nodes()[0].run(["cibadmin", "-Q"]).stdout)
-                backend.adjustments = []
-                backend.period = loaded.guest.period
             else:
                 backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
                 result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
@@ -68,7 +64,7 @@ def main() -> int:
                 for check in result.checks:
                     print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
                 start = workdir / "case" / "cib-after.xml"
-            migrations, downtimes = measure_moves(backend, vm, start, args.migrations, workdir)
+            migrations, downtimes = measure_moves(backend, vm, start, args.migrations, workdir, loaded.guest.period)
     except HarnessError as exc:
         print(f"nested_migration: {exc}", file=sys.stderr)
         return 2
@@ -79,14 +75,16 @@ def main() -> int:
     return 0
 
 
-def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int, workdir: Path) -> tuple[list[float], list[float]]:
+def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int, workdir: Path,
+                  period: float) -> tuple[list[float], list[float]]:
     assert backend.lab is not None
     migrations: list[float] = []
     downtimes: list[float] = []
     nodes = list(backend.lab.plan.nodes)
     seen = 0
     for i in range(count):
-        settled = backend.settled(settled_cib)
+        active = backend.active(settled_cib)
+        settled = NestedSettled(nodes, settled_cib, active, cibmod.read(settled_cib), period=period)
         where = settled.active[vm][0]
         target = next(n for n in nodes if n != where)
         observation = backend.trigger(settled, Resolved("move", vm, where, None, target), workdir / f"move-{i:02d}")
@@ -95,7 +93,7 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
             p.read_text() for k, p in observation.evidence.items() if k.endswith("guest-console")), "any")]
         window = [b for b in beats if b.n >= seen]
         seen = max((b.n for b in beats), default=seen)
-        evidence = heartbeat.analyse(window, backend.period)
+        evidence = heartbeat.analyse(window, period)
         if verdict.verdict != "migrate" or evidence.downtime is None:
             raise HarnessError(f"move {i + 1}: {verdict.describe()} ({evidence.describe()}): not a live migration")
         seconds = observation.seconds.get("migration", float("nan"))

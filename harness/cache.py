@@ -19,11 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import scratch
+
 
 ENV = "MIGRATION_HARNESS_CACHE"
 OFF = {"off", "0", "no"}
-# Temporary directories of this harness: ``clean`` removes those whose process is gone.
-TMP_PREFIX = "mh-run-"
 _private: Path | None = None
 
 
@@ -43,7 +43,7 @@ def artefacts() -> Path:
     if base is not None:
         return base
     if _private is None:
-        _private = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}nocache-{os.getpid()}-"))
+        _private = scratch.make("nocache")
         atexit.register(shutil.rmtree, _private, True)
     return _private
 

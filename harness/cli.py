@@ -15,12 +15,11 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
 
-from . import release, releaseroot, rundir, scenario, tiers
+from . import release, releaseroot, rundir, scenario, scratch, tiers
 from .errors import HarnessError, InputError
 from .triggers import KINDS
 
@@ -99,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (("status", "cmd_status", "show a live cluster"), ("down", "cmd_down", "tear a live cluster down")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--run", type=Path, metavar="DIR", help="the run directory (default: the newest run)")
+        p.add_argument("--run", type=Path, metavar="DIR", help="the run directory (default: the one cluster left up by `up`)")
         p.set_defaults(func=globals()[func])
 
     p = sub.add_parser("exec", help="run a command on a node of a live cluster: exec node1 -- crm_mon -1")
@@ -143,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.run is not None and args.tier != "nested":
         raise InputError("--run DIR is for the nested tier", hint="add --tier nested")
     backend_cls = tiers.get(args.tier)
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="mh-run-"))
+    workdir = args.keep or scratch.make("run")
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
@@ -172,7 +171,7 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore
         label = release.active().label
         reldir = workdir / label if args.release and len(args.release) > 1 else workdir
         reldir.mkdir(parents=True, exist_ok=True)
-        with backend_cls(reldir, run=run_dir) as backend:
+        with backend_cls(reldir, run_dir=run_dir) as backend:
             if not args.json:
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
             for nodes in sorted({s.nodes for s in scenarios}):
@@ -298,8 +297,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _attach(args: argparse.Namespace):  # -> Lab
-    run = rundir.RunDir.open(args.run) if args.run else rundir.current()
+def _attach(args: argparse.Namespace) -> tiers.Lab:
+    """The run named with --run, or else the one cluster left up by `up` (a run whose owner is a
+    live command is that command's: never touched)."""
+    if args.run:
+        run = rundir.RunDir.open(args.run)
+    else:
+        left = [r for r in rundir.all_runs() if r.data.get("owner") is None and not _dead(r)]
+        if not left:
+            raise InputError("no cluster left up by `migration-harness up` (runs of commands still running are theirs)",
+                             hint="bring one up with `migration-harness up --tier local`, or name a run with --run DIR")
+        if len(left) > 1:
+            raise InputError(f"{len(left)} clusters are up: " + ", ".join(str(r.path) for r in left),
+                             hint="choose one with --run DIR")
+        run = left[0]
+        print(f"run {run.path} ({run.data.get('tier')} tier, left up by `up`)", file=sys.stderr)
     return tiers.get_lab(run.data["tier"]).attach(run)
 
 
@@ -339,6 +351,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             removed += tiers.get_lab(tier).clean(run)
         run.remove()
         removed.append(f"run directory {run.path}")
+    removed += scratch.remove_leftovers()
     print("\n".join(removed) if removed else "nothing to clean")
     return EXIT_OK
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from . import engine, release, releaseroot, tiers
+from . import engine, release, releaseroot, scratch, tiers
 from .errors import BackendUnavailable, HarnessError
 from .scenario import Case
 from .version import Version, pacemaker_version
@@ -67,7 +66,7 @@ class SessionState:
                 self._base = Path(given)
                 self._base.mkdir(parents=True, exist_ok=True)
             else:
-                self._base = Path(tempfile.mkdtemp(prefix="mh-run-pytest-"))
+                self._base = scratch.make("pytest")
                 self._own_base = True
         return self._base
 
@@ -85,7 +84,7 @@ class SessionState:
             self.version = pacemaker_version()
             workdir = self.base() / f"{self.tier}-backend"
             workdir.mkdir(parents=True, exist_ok=True)
-            self._backend = cls(workdir, run=self.run)
+            self._backend = cls(workdir, run_dir=self.run)
         if self._nodes != nodes:
             try:
                 self._backend.up(nodes)

@@ -51,20 +51,20 @@ class Backend(abc.ABC):
     # Whether cases may run concurrently on one instance (the scheduler: yes; a live cluster: no).
     concurrent: ClassVar[bool] = False
 
-    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
-        """``run``: a live cluster left up by ``migration-harness up`` to use instead of bringing one
-        up (restored per case, never torn down); tiers without a lab refuse it."""
+    def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
+        """``run_dir``: a live cluster left up by ``migration-harness up`` to use instead of bringing
+        one up (restored per case, never torn down); tiers that cannot attach refuse it."""
         self.workdir = workdir
-        if run is not None:
-            raise InputError(f"the {self.name} tier does not run on a cluster left up (--run {run})",
+        if run_dir is not None:
+            raise InputError(f"the {self.name} tier does not run on a cluster left up (--run {run_dir})",
                              hint="--run is for the nested tier")
-        self.run_dir = run
+        self.run_dir = run_dir
 
     @classmethod
     @abc.abstractmethod
-    def sanity_check(cls, run: Path | None = None) -> None:
+    def sanity_check(cls, run_dir: Path | None = None) -> None:
         """Raise BackendUnavailable saying why this tier cannot run here (on the cluster left up in
-        ``run``, where given)."""
+        ``run_dir``, where given)."""
 
     @abc.abstractmethod
     def describe(self) -> str:

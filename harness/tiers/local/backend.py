@@ -51,15 +51,15 @@ class LocalBackend(Backend):
     name = "local"
     concurrent = False
 
-    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
-        super().__init__(workdir, run=run)
+    def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
+        super().__init__(workdir, run_dir=run_dir)
         self.lab: LocalLab | None = None
         # (scenario file, style) -> the configuration sections crmsh made of it, to load again
         # without crmsh (seconds per start) when the next trigger of that style needs it.
         self._loaded: dict[tuple[str, str], dict[str, str]] = {}
 
     @classmethod
-    def sanity_check(cls, run: Path | None = None) -> None:
+    def sanity_check(cls, run_dir: Path | None = None) -> None:
         if os.geteuid() != 0:
             raise BackendUnavailable("the local tier needs root (namespaces, mounts, cluster daemons)",
                                      hint="run as root, e.g. sudo -E pytest --tier local")

@@ -22,6 +22,7 @@ from ...errors import HarnessError, InputError
 from ...rundir import RunDir
 from . import netns, node as nodemod
 from .netns import Plan
+from . import procs as procs_mod
 from .procs import Proc, terminate, wait_gone
 
 FORM_TIMEOUT = 60.0
@@ -92,12 +93,11 @@ class LocalLab(Lab):
         started = time.monotonic()
         self.ocf_dir.mkdir(exist_ok=True)
         self.standin_dir.mkdir(exist_ok=True)
-        os.chmod(self.standin_dir, 0o777)
         key = self.rundir.path / "authkey"
         nodemod.generate_key(key)
         seed = self.rundir.path / "seed-cib.xml"
         nodemod.seed_cib(seed, nodemod.BASE_OPTIONS)
-        hub = netns.start_hub(self.rundir.path / "hub.out")
+        hub = netns.start_hub(self.rundir.path / "hub.out", self.rundir.path)
         self.rundir.update(hub=hub.as_json(), pids=[hub.pid])
         for name in self.plan.node_names:
             nodemod.prepare(self.dirs(name), self.plan, name, key, seed)
@@ -174,9 +174,13 @@ class LocalLab(Lab):
         hub = self.hub() if "hub" in self.rundir.data else None
         lines.append(f"  hub: pid {hub.pid if hub else '-'} {'up' if hub and hub.alive() else 'down'}")
         for name in self.plan.node_names:
-            state = "up" if self.node_alive(name) else "down"
-            pid = self.init(name).pid if name in self.rundir.data.get("node_procs", {}) else "-"
-            lines.append(f"  {name}: {self.plan.address(name)} init pid {pid} {state}")
+            if not self.node_alive(name):
+                lines.append(f"  {name}: {self.plan.address(name)} down")
+                continue
+            running = nodemod.daemons(self.init(name))
+            daemons = ", ".join(f"{d} {'pid ' + str(running[d]) if d in running else 'NOT RUNNING'}"
+                                for d in ("corosync", "pacemakerd"))
+            lines.append(f"  {name}: {self.plan.address(name)} init pid {self.init(name).pid}; {daemons}")
         alive = self.alive_nodes()
         if alive:
             result = self.run_in(alive[0], ["crm_mon", "-1"], check=False, timeout=20)
@@ -221,8 +225,10 @@ class LocalLab(Lab):
 
 
 def stop_recorded(rundir: RunDir) -> list[str]:
-    """Kill what state.json records, by identity; returns a line per process that was still alive."""
+    """Kill what state.json records, by identity, then anything else that names the run directory
+    (started but not yet recorded when its owner died); returns a line per process still alive."""
     removed: list[str] = []
+    unrecorded = procs_mod.mentioning(str(rundir.path))
     for name, entry in sorted(rundir.data.get("node_procs", {}).items()):
         for role in ("init", "holder"):
             if role not in entry:
@@ -238,6 +244,13 @@ def stop_recorded(rundir: RunDir) -> list[str]:
             hub.signal(signal.SIGKILL)
             wait_gone([hub], 5)
             removed.append(f"hub pid {hub.pid} (its network namespace, bridge and links)")
+    recorded = {p[0] for entry in rundir.data.get("node_procs", {}).values() for p in entry.values()}
+    recorded |= {rundir.data["hub"][0]} if "hub" in rundir.data else set()
+    unrecorded = [proc for proc in unrecorded if proc.pid not in recorded]
+    for proc in unrecorded:
+        if proc.signal(signal.SIGKILL):
+            removed.append(f"unrecorded process pid {proc.pid} of the run")
+    wait_gone(unrecorded, 10)
     return removed
 
 

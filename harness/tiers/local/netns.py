@@ -51,9 +51,15 @@ class Plan:
         return f"veth{self.index(node)}"  # inside the hub namespace only: no global collisions
 
 
-def start_hub(log_path: Path) -> Proc:
+# The hub's only job: hold the namespace while its run directory exists. Its command line names the
+# run directory, so `clean` finds it even if the harness died before recording it, and it leaves
+# by itself once the run directory is gone.
+HUB_SCRIPT = 'while [ -d "$1" ]; do sleep 1; done'
+
+
+def start_hub(log_path: Path, run_path: Path) -> Proc:
     """A process whose only job is to hold the hub's network namespace, with the bridge in it."""
-    proc = spawn(["unshare", "--net", "--", "sleep", "infinity"], log_path=log_path)
+    proc = spawn(["unshare", "--net", "--", "sh", "-c", HUB_SCRIPT, "mh-hub", str(run_path)], log_path=log_path)
     hub = _wait_proc(proc.pid)
     _in(hub, ["ip", "link", "add", BRIDGE, "type", "bridge"])
     _in(hub, ["ip", "link", "set", BRIDGE, "up"])
@@ -81,14 +87,15 @@ def _in(hub: Proc, argv: list[str]) -> None:
 
 
 def _wait_proc(pid: int) -> Proc:
-    """The hub process, once unshare has made its namespace and exec'd ``sleep``."""
+    """The hub process, once unshare has made its namespace and exec'd the hub's shell."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
             proc = Proc.of(pid)
         except ProcessLookupError:
             break
-        if _exe(pid).endswith("sleep"):
+        exe = _exe(pid)
+        if exe and not exe.endswith("unshare"):  # unshare execs its command only once the namespace exists
             return proc
         time.sleep(0.01)
     raise HarnessError(f"the hub namespace process {pid} did not start (unshare --net failed?)")

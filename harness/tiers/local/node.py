@@ -55,7 +55,9 @@ mkdir -p /run/lock /run/crm /run/resource-agents /run/harness-standin /run/harne
 bind "$standin" /run/harness-standin
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 echo "$$" > "$dir/init.pid"
-while [ ! -e "$dir/go" ]; do sleep 0.02; done
+# Until the harness has recorded this node and linked it; a run directory removed meanwhile (its
+# owner killed, then `clean`) means nobody will: leave, and the PID namespace goes with us.
+while [ ! -e "$dir/go" ]; do [ -d "$dir" ] || exit 1; sleep 0.02; done
 children=""
 stop() {
     # Clean shutdown: pacemakerd stops its resources and daemons, then corosync goes.
@@ -74,7 +76,10 @@ done
 PCMK_logfile=/var/log/pacemaker/pacemaker.log pacemakerd > "$dir/pacemakerd.out" 2>&1 &
 pcmk=$!
 echo "$coro $pcmk" > "$dir/daemons.pid"
-while :; do sleep 1 & wait $! || true; done
+# Reap orphans; a removed run directory means the run is over: stop hard (the kernel kills every
+# process of the PID namespace when its init exits).
+while [ -d "$dir" ]; do sleep 1 & wait $! || true; done
+exit 1
 """
 
 

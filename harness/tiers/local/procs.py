@@ -80,6 +80,44 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def mentioning(marker: str) -> list[Proc]:
+    """Processes of this user whose command line names ``marker`` (a run directory: a path only
+    this harness creates), except this process and its ancestors. This is how ``clean`` finds what a
+    run started but did not live to record."""
+    spared = set()
+    pid = os.getpid()
+    while pid > 1:
+        spared.add(pid)
+        pid = _parent(pid)
+    needle = marker.encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in spared:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if os.stat(f"/proc/{entry}").st_uid != os.geteuid():
+                continue
+        except OSError:
+            continue
+        if any(needle in arg for arg in argv):
+            try:
+                found.append(Proc.of(int(entry)))
+            except ProcessLookupError:
+                continue
+    return found
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return 0
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def wait_gone(procs: list[Proc], timeout: float) -> list[Proc]:
     """Wait until none of ``procs`` is alive; returns those still alive at the timeout."""
     deadline = time.monotonic() + timeout

@@ -64,17 +64,17 @@ class NestedBackend(Backend):
     name = "nested"
     concurrent = False
 
-    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
+    def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
         self.workdir = workdir
-        self.run_dir = run
+        self.run_dir = run_dir
         self.lab: "NestedLab | None" = None
         self._fresh = False  # just formed: the first case needs no restore
         self._agents: set[str] | None = None
         self._xen: str | None = None
 
     @classmethod
-    def sanity_check(cls, run: Path | None = None) -> None:
-        if run is not None:
+    def sanity_check(cls, run_dir: Path | None = None) -> None:
+        if run_dir is not None:
             return  # the run's own libvirtd already runs: nothing more is needed here
         hostcaps.sanity_check(isolated=True)
 

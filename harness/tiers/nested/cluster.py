@@ -50,6 +50,101 @@ class NestedLab(Lab):
 
     # --- bring-up -------------------------------------------------------------------------
 
+    @classmethod
+    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> "NestedLab":
+        progress = progress or _print
+        started = time.monotonic()
+        plan = settings.make_plan(rundir.id, nodes)  # bad input fails before anything starts
+        hostcaps.sanity_check(isolated=True)
+        cpu = hostcaps.detect()
+        progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}")
+        name = dom0_release()
+        package = box.build(name, xen=box.choose_xen(name), progress=progress)
+        box_name = package.parent.name
+        serial = rundir.path / "serial"
+        serial.mkdir(exist_ok=True)
+        (rundir.path / "settings.json").write_text(json.dumps(
+            settings.vagrant_settings(plan, box=box_name, cpu_mode=cpu.mode, serial_dir=serial), indent=2))
+        settings.write_secrets(rundir.path / "secrets", plan)
+        isolation = Isolation.for_run(rundir.id, rundir.path)
+        rundir.update(nodes=nodes, box=box_name, cpu=cpu.describe(), cpu_mode=cpu.mode,
+                      isolation=isolation.to_state(), snapshot=None, phase="starting")
+        try:
+            isolation.start(lambda iso: rundir.update(isolation=iso.to_state(), pids=_pids(iso)))
+            lab = cls(rundir)
+            lab._bring_up(package, progress, started)
+        except BaseException:
+            if "lab" in locals():
+                lab.collect_logs(rundir.path / "logs")
+            progress(f"[{time.monotonic() - started:6.1f}s] bring-up failed: removing what run {rundir.id} started")
+            cls._teardown(rundir, keep_dir=bool(os.environ.get("MIGRATION_HARNESS_KEEP")))
+            raise
+        return lab
+
+    def _bring_up(self, package: Path, progress: Callable[[str], None], started: float) -> None:
+        def phase(text: str) -> None:
+            self.rundir.update(phase=text)
+            progress(f"[{time.monotonic() - started:6.1f}s] {text}")
+
+        phase("importing the box into Vagrant (once per box)")
+        if vagrantctl.ensure_box(self.vagrant, self.rundir.data["box"], package):
+            progress(f"[{time.monotonic() - started:6.1f}s] box {self.rundir.data['box']} imported")
+        phase(f"vagrant up: {', '.join(self.plan.machines)} in parallel")
+        vagrantctl.up(self.vagrant, progress, started)
+        phase("SSH and Xen on every machine")
+        for node in self.machines():
+            node.client(wait=300)
+            info = checks.xl_info(node.run(["xl", "info"], what=f"{node.name}: xl info").stdout)
+            if not info.ok:
+                raise HarnessError(f"{node.name}: {info.detail}")
+            progress(f"[{time.monotonic() - started:6.1f}s] {node.name}: {info.detail}")
+        files = settings.write_secrets(self.rundir.path / "secrets", self.plan)
+        provision.provision(self.node(settings.SAN), self.nodes(), files, progress, started)
+        phase("waiting for the cluster to form")
+        self.wait_formed(timeout=600)
+        phase(f"snapshot '{SNAPSHOT}' of every VM")
+        self.snapshot_save(SNAPSHOT)
+        self.rundir.update(snapshot=SNAPSHOT, phase="formed")
+        progress(f"[{time.monotonic() - started:6.1f}s] cluster formed: {', '.join(self.plan.nodes)} + san")
+
+    # --- attach and use -------------------------------------------------------------------
+
+    @classmethod
+    def attach(cls, rundir: RunDir) -> "NestedLab":
+        if rundir.data.get("tier") != "nested" or "nodes" not in rundir.data:
+            raise InputError(f"{rundir.path}: not a nested-tier run")
+        return cls(rundir)
+
+    def machines(self) -> list[Node]:
+        return [self.node(m) for m in self.plan.machines]
+
+    def nodes(self) -> list[Node]:
+        return [self.node(n) for n in self.plan.nodes]
+
+    def node(self, name: str) -> Node:
+        if name not in self.plan.machines:
+            raise InputError(f"no machine {name!r} in run {self.rundir.id}",
+                             hint="machines: " + ", ".join(self.plan.machines))
+        if name not in self._nodes:
+            # vagrant ssh-config costs seconds of Ruby start-up: ask once, keep it in the state.
+            known = self.rundir.data.get("endpoints", {})
+            if name in known:
+                endpoint = Endpoint(name, known[name]["host"], known[name]["port"], known[name]["user"],
+                                    Path(known[name]["key"]))
+            else:
+                endpoint = parse_ssh_config(name, self.vagrant.conf(vm_name=name))
+                known[name] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
+                               "key": str(endpoint.key)}
+                self.rundir.update(endpoints=known)
+            connect = self.isolation.connect if self.isolation else _direct_connect
+            self._nodes[name] = Node(endpoint, connect)
+        return self._nodes[name]
+
+    def fresh_node(self, name: str) -> Node:
+        """A second SSH session to a machine (for a thread of its own, e.g. polling)."""
+        known = self.node(name)
+        return Node(known.endpoint, known._connect)
+
     def wait_formed(self, timeout: float = 300) -> checks.Check:
         deadline = time.monotonic() + timeout
         first = self.nodes()[0]

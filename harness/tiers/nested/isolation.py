@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ...errors import HarnessError
 from ...runner import run, spawn
+from . import files
 
-HOLDER = Path(__file__).resolve().parents[2] / "provisioning" / "host" / "ns-holder.sh"
+HOLDER = files.PROVISIONING / "host" / "ns-holder.sh"
 QEMU_CONF = """
 # migration-harness: a private libvirtd for one run, inside its own namespaces.
 user = "root"

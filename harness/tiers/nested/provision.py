@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 from .ssh import Node
+from . import files
 
-ROLES = Path(__file__).resolve().parents[2] / "provisioning" / "roles"
+ROLES = files.PROVISIONING / "roles"
 STAGE = "/tmp/mh-provision"
 
 

@@ -18,8 +18,9 @@ import vagrant
 
 from ...errors import CommandFailed
 from ... import cache
+from . import files
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = files.VAGRANT_DIR  # where the Vagrantfile is (VAGRANT_CWD)
 _MACHINE_LINE = re.compile(r"^==> (\w+): (.*)$")
 # Vagrant lines that are detail, not a phase: the domain's settings table, the box-version advice.
 _DETAIL = re.compile(r"^(-- |No version detected|generating a local metadata|See https://)")

@@ -32,15 +32,15 @@ class SimulateBackend(Backend):
     name = "simulate"
     concurrent = True
 
-    def __init__(self, workdir: Path, *, run: Path | None = None) -> None:
-        super().__init__(workdir, run=run)
+    def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
+        super().__init__(workdir, run_dir=run_dir)
         self.nodes: list[str] = []
         self._settled: dict[tuple[str, str, int], Settled | HarnessError] = {}
         self._locks: dict[tuple[str, str, int], threading.Lock] = {}
         self._guard = threading.Lock()
 
     @classmethod
-    def sanity_check(cls, run: Path | None = None) -> None:
+    def sanity_check(cls, run_dir: Path | None = None) -> None:
         try:
             for tool in ("crm_simulate", "crm_resource", "crm_attribute", "cibadmin"):
                 if release.tool_path(tool) is None:

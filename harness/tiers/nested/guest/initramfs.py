@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from .. import files
 
-INIT = Path(__file__).resolve().parents[2] / "provisioning" / "box" / "guest" / "init"
+INIT = files.PROVISIONING / "box" / "guest" / "init"
 _MAGIC = b"070701"
 
 

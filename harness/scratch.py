@@ -1,0 +1,54 @@
+"""Scratch directories in $TMPDIR that carry their owner's PID, so ``clean`` can find the ones a
+killed process left: ``$TMPDIR/mh-run-<pid>-<what>-XXXXXXXX``, mode 0700.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+PREFIX = "mh-run-"
+_NAME = re.compile(rf"^{PREFIX}(\d+)-")
+
+
+def make(what: str) -> Path:
+    """A new private scratch directory of this process (mkdtemp creates it 0700)."""
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{what}-"))
+
+
+def _owner_alive(pid: int, created: float) -> bool:
+    """The directory's creator still runs: that PID exists and started before the directory."""
+    try:
+        started = os.stat(f"/proc/{pid}").st_mtime
+    except OSError:
+        return False
+    # A PID reused by a process started after the directory was made is not its owner.
+    return started <= created + 1
+
+
+def leftovers(base: Path | None = None) -> list[Path]:
+    """Scratch directories of this user whose creating process is gone."""
+    base = base or Path(tempfile.gettempdir())
+    found = []
+    for path in base.glob(f"{PREFIX}*"):
+        match = _NAME.match(path.name)
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if not match or not path.is_dir() or path.is_symlink() or info.st_uid != os.geteuid():
+            continue
+        if not _owner_alive(int(match.group(1)), info.st_ctime):
+            found.append(path)
+    return found
+
+
+def remove_leftovers(base: Path | None = None) -> list[str]:
+    removed = []
+    for path in leftovers(base):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(f"scratch directory {path}")
+    return removed
