@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # --style/--trigger pick from the whole matrix; without them the nested tier runs what the
         # scenario's `nested:` names.
         for c in s.cases(None if args.style or args.trigger else args.tier)
-        if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.name in args.trigger)
+        if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.kind in args.trigger)
     ]
     if not cases:
         raise HarnessError("no case matches the given --style/--trigger filters")
@@ -253,7 +253,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from . import record
 
-    paths = {scenario.load(p).name: p for p in scenario.find(args.scenarios)}
+    paths: dict[str, list[Path]] = {}
+    for found in scenario.find(args.scenarios):
+        paths.setdefault(scenario.load(found).name, []).append(found)
     for path in record.record(record.rows_from_json(args.results, paths)):
         print(f"recorded into {path}")
     return EXIT_OK

@@ -38,8 +38,9 @@ def rows_from_results(results: Iterable[CaseResult]) -> list[Row]:
     ]
 
 
-def rows_from_json(path: Path, scenario_paths: dict[str, Path]) -> list[Row]:
-    """Rows from ``run --json`` output; scenarios are found by name among ``scenario_paths``."""
+def rows_from_json(path: Path, scenario_paths: dict[str, list[Path]]) -> list[Row]:
+    """Rows from ``run --json`` output; each case's scenario file is its own ``file`` where that is one
+    of ``scenario_paths`` (name -> files), else the one file of that name."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -49,11 +50,17 @@ def rows_from_json(path: Path, scenario_paths: dict[str, Path]) -> list[Row]:
         if not case.get("verdicts"):
             continue
         name = case["scenario"]
-        if name not in scenario_paths:
-            raise InputError(f"no scenario file for '{name}'", path=path, hint="name the scenario files to record into")
+        candidates = scenario_paths.get(name, [])
+        given = Path(case["file"]).resolve() if case.get("file") else None
+        chosen = [p for p in candidates if p.resolve() == given] or (candidates if len(candidates) == 1 else [])
+        if not chosen:
+            hint = ("several files are called so: " + ", ".join(map(str, candidates)) if candidates
+                    else "name the scenario files to record into")
+            raise InputError(f"no single scenario file for '{name}'", path=path, hint=hint)
+        scenario_path = chosen[0]
         # The case id's trigger part: the kind, with its arguments where the scenario gave any.
         trigger = str(case["case"]).removeprefix(f"{case['style']}-") if "case" in case else case["trigger"]
-        rows.append(Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], trigger,
+        rows.append(Row(scenario_path, case["tier"], case["pacemaker"], case["style"], trigger,
                         "; ".join(v["verdict"] for v in case["verdicts"]), bool(case.get("stand_ins"))))
     return rows
 
