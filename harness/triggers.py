@@ -45,7 +45,6 @@ class Trigger:
     kind: str
     resource: str | None = None  # the VM (move/ban) or the failing primitive (dependency-failure)
     node: str | None = None  # node acted on (standby/stop/crash/ban) or move target
-    rc: int = 7  # dependency-failure: the monitor's result (7: not running)
 
     @property
     def name(self) -> str:
