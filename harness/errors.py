@@ -98,3 +98,11 @@ class Unknown:
     name: str
     detail: str = ""
     where: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """One input of several that could not be used; the others still run. ``error`` is the message."""
+
+    path: Path
+    error: str

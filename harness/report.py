@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .engine import CaseResult
+from .errors import FileFailure
 from .replay import Replayed, timeline
 
 
@@ -40,7 +41,7 @@ def guest_cell(result: CaseResult) -> str | None:
     return f"rebooted ({len(guest.boots)} boots)"
 
 
-def run_table(results: Sequence[CaseResult]) -> str:
+def run_table(results: Sequence[CaseResult], failures: Sequence[FileFailure] = ()) -> str:
     rows = []
     guests = [guest_cell(r) for r in results]
     with_guest = any(g is not None for g in guests)
@@ -48,6 +49,9 @@ def run_table(results: Sequence[CaseResult]) -> str:
         verdict, expected = verdict_cell(result)
         row = [result.case.scenario.name, result.case.style, result.case.trigger.name, verdict]
         rows.append(row + ([guest or "-"] if with_guest else []) + [expected, result.status])
+    for failure in failures:
+        rows.append([failure.path.name, "-", "-", "not run: the file has an error (below)"]
+                    + (["-"] if with_guest else []) + ["-", "ERROR"])
     return table(rows, ["scenario", "style", "trigger", "verdict"] + (["guest"] if with_guest else []) + ["expected", "result"])
 
 
@@ -70,7 +74,7 @@ def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:
     return table(rows, ["scenario", "style", "trigger", *labels, "upgrade"])
 
 
-def run_footer(results: Sequence[CaseResult]) -> str:
+def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = ()) -> str:
     lines = []
     passed = sum(r.passed for r in results)
     failed = len(results) - passed
@@ -84,8 +88,11 @@ def run_footer(results: Sequence[CaseResult]) -> str:
         if not result.passed:
             lines.append("")
             lines.append(result.explain())
+    for failure in failures:
+        lines.append("")
+        lines.append(f"error: {failure.error}")
     lines.append("")
-    lines.append(f"{passed} passed, {failed} failed")
+    lines.append(f"{passed} passed, {failed} failed" + (f", {len(failures)} file(s) with errors" if failures else ""))
     return "\n".join(lines)
 
 

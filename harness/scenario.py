@@ -176,7 +176,11 @@ def find(names: list[str]) -> list[Path]:
     for name in names:
         path = Path(name)
         if path.is_dir():
-            found.extend(sorted(path.glob("*.yaml")))
+            inside = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+            if not inside:
+                raise InputError("no scenario files (*.yaml) in this directory", path=path,
+                                 hint="name scenario files, a directory that holds some, or a shipped scenario")
+            found.extend(inside)
         elif path.exists():
             found.append(path)
         elif name in by_name:
@@ -297,7 +301,7 @@ class _Builder:
             raise self.fail(f"nodes must be 2 or 3, not {shown}", "nodes", hint="write nodes: 2 (nodes are node1, node2 and node3)")
         configuration, cib, config_key = self._configuration()
         resources_ = self._resources()
-        topology = self._topology(config_key)
+        topology = self._topology(configuration)
         styles = self._styles(topology)
         triggers = self._triggers(nodes)
         rules = self._rules(resources_)
@@ -343,7 +347,7 @@ class _Builder:
         items = [raw] if isinstance(raw, str) else raw
         return tuple(self.ident(r, "resources", index) if isinstance(raw, list) else self.ident(r, "resources") for index, r in enumerate(items))
 
-    def _topology(self, config_key: str) -> st.Topology | None:
+    def _topology(self, configuration: str | None) -> st.Topology | None:
         raw = self.data.get("topology")
         if raw is None:
             return None
@@ -351,9 +355,14 @@ class _Builder:
         for key in ("vm", "storage"):
             if key not in raw:
                 raise self.fail("'topology' needs 'vm' (the migratable resource) and 'storage' (the clone it depends on)", "topology")
-        if config_key != "configuration":
-            raise self.fail("'topology' renders crm syntax: use 'configuration', not 'cib'", "topology")
-        return st.Topology(self.ident(raw["vm"], "topology", "vm"), self.ident(raw["storage"], "topology", "storage"))
+        if configuration is None:
+            raise self.fail("'topology' renders crm syntax: use 'configuration', not 'cib' (raw XML)", "topology")
+        topology = st.Topology(self.ident(raw["vm"], "topology", "vm"), self.ident(raw["storage"], "topology", "storage"))
+        try:
+            st.check(configuration, topology)
+        except st.TopologyError as exc:
+            raise self.fail(exc.message, "topology", exc.key, hint=exc.hint) from None
+        return topology
 
     def _styles(self, topology: st.Topology | None) -> list[str]:
         raw = self.data.get("styles")
