@@ -322,15 +322,20 @@ def _prune(workdir: Path, failing: list) -> None:  # list[CaseResult]
 def cmd_replay(args: argparse.Namespace) -> int:
     from . import replay, report
 
+    if args.keep is not None:
+        _workdir(args.keep, "mh-replay-")
     results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
     if args.json:
-        if len(results) == 1:
+        if len(results) == 1 and results[0].outcome is not None:
             print(json.dumps(results[0].outcome.as_json(), indent=2))
         else:
-            print(json.dumps([{"file": str(r.path), **r.outcome.as_json()} for r in results], indent=2))
+            print(json.dumps([{"file": str(r.path), **(r.outcome.as_json() if r.outcome else {"error": r.error})}
+                              for r in results], indent=2))
     else:
         print(report.replay_text(results))
-    return EXIT_OK
+    for failed in (r for r in results if r.error):
+        print(f"migration-harness: error: {failed.error}", file=sys.stderr)
+    return EXIT_ERROR if any(r.error for r in results) else EXIT_OK
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -97,15 +97,20 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
 
 
 def replay_text(results: Sequence[Replayed]) -> str:
-    if len(results) == 1:
+    if len(results) == 1 and results[0].outcome is not None:
         outcome = results[0].outcome
         rows = [[v.resource, v.verdict, v.from_node or "-", v.to_node or "-", v.reason or ""] for v in outcome.verdicts.values()]
         text = table(rows, ["resource", "verdict", "from", "to", "reason"]) if rows else "the transition does nothing"
         notes = "".join(f"\nnote: {n}" for n in outcome.notes)
         return f"{results[0].path}\n{text}{notes}"
-    lines = [f"{len(results)} scheduler inputs replayed"]
-    acted = [r for r in results if r.outcome.verdicts]
+    failed = [r for r in results if r.outcome is None]
+    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(failed)} of them could not be" if failed else "")]
+    acted = [r for r in results if r.outcome is not None and r.outcome.verdicts]
     lines.append(f"{len(acted)} of them act on a resource")
+    if failed:
+        lines.append("")
+        lines.append(table([[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
+                           ["input", "result", "error (in full on stderr)"]))
     for vm, events in timeline(list(results)).items():
         lines.append("")
         lines.append(f"timeline of {vm}:")
