@@ -112,6 +112,15 @@ class CommandFailed(HarnessError):
         return summarize(self.stderr.strip() or self.stdout.strip(), rename=rename)
 
 
+class UnsafeDirectory(HarnessError):
+    """A directory the harness would trust (runs, state, secrets) that another user could change."""
+
+    def __init__(self, path: Path, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: refused: it {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
+
+
 class CaseSkipped(HarnessError):
     """This case cannot run on this tier (its reason becomes the case's skip reason)."""
 
