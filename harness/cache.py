@@ -23,6 +23,18 @@ def root() -> Path | None:
     return Path(value) if value else Path.home() / ".cache" / "migration-harness"
 
 
+# Bump an area's revision when the code that computes its results changes what it produces: the
+# old entries are then never hit again.
+REVISIONS = {
+    "crm-load": 2,  # 2: crmsh.apply loads strictly first (a typo is an error, not a forced load)
+}
+
+
+def _area(base: Path, area: str) -> Path:
+    revision = REVISIONS.get(area)
+    return base / (f"{area}.{revision}" if revision else area)
+
+
 def key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -38,7 +50,7 @@ def get(area: str, digest: str, dest: Path) -> dict[str, Any] | None:
     base = root()
     if base is None:
         return None
-    entry = base / area / digest
+    entry = _area(base, area) / digest
     try:
         meta = json.loads((entry / "meta.json").read_text())
         shutil.copyfile(entry / "data", dest)
@@ -51,10 +63,10 @@ def put(area: str, digest: str, source: Path, meta: dict[str, Any]) -> None:
     base = root()
     if base is None:
         return
-    target = base / area / digest
+    target = _area(base, area) / digest
     try:
-        (base / area).mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=base / area, prefix=".tmp-"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         shutil.copyfile(source, staging / "data")
         (staging / "meta.json").write_text(json.dumps(meta))
         staging.rename(target)
