@@ -77,7 +77,10 @@ def read(path: Path) -> str:
 
 def parse(text: str, path: Path) -> tuple[Any, Lines]:
     """The document in ``text`` and its line map; every YAML problem is an InputError."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # its reader already refuses non-printable characters
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
     try:
         node = loader.get_single_node()
         lines = _lines(node, path)
