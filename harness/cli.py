@@ -371,7 +371,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     s = scenario.load(paths[0])
     style = args.style or s.styles[0]
     if style not in s.styles:
-        raise HarnessError(f"scenario {s.name} has no style '{style}'", hint="styles: " + ", ".join(s.styles))
+        raise InputError(f"scenario {s.name} has no style '{style}'", path=s.path, hint="styles: " + ", ".join(s.styles))
     sys.stdout.write(s.render(style) if s.configuration is not None else (s.cib or ""))
     return EXIT_OK
 

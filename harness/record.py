@@ -44,16 +44,32 @@ def rows_from_json(path: Path, scenario_paths: dict[str, Path]) -> list[Row]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InputError(f"not the JSON output of `migration-harness run --json`: {exc}", path=path) from None
+    cases = data.get("cases") if isinstance(data, dict) else None
+    if not isinstance(cases, list):
+        raise InputError("not the JSON output of `migration-harness run --json`: no list of 'cases'", path=path)
     rows = []
-    for case in data.get("cases", []):
-        if not case.get("verdicts"):
-            continue
-        name = case["scenario"]
-        if name not in scenario_paths:
-            raise InputError(f"no scenario file for '{name}'", path=path, hint="name the scenario files to record into")
-        rows.append(Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], case["trigger"],
-                        "; ".join(v["verdict"] for v in case["verdicts"]), bool(case.get("stand_ins"))))
+    for index, case in enumerate(cases):
+        row = _row(case, scenario_paths, path, index)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def _row(case: Any, scenario_paths: dict[str, Path], path: Path, index: int) -> Row | None:
+    """One case of ``run --json`` output as a Row (None: the case has no verdict to record)."""
+    fields = ("scenario", "tier", "pacemaker", "style", "trigger")
+    if not isinstance(case, dict) or not all(isinstance(case.get(f), str) for f in fields):
+        raise InputError(f"case {index + 1} is not what `run --json` writes (it needs {', '.join(fields)})", path=path)
+    verdicts = case.get("verdicts")
+    if not verdicts:
+        return None
+    if not isinstance(verdicts, list) or not all(isinstance(v, dict) and isinstance(v.get("verdict"), str) for v in verdicts):
+        raise InputError(f"case {index + 1}: 'verdicts' is not a list of {{verdict: ...}}", path=path)
+    name = case["scenario"]
+    if name not in scenario_paths:
+        raise InputError(f"no scenario file for '{name}'", path=path, hint="name the scenario files to record into")
+    return Row(scenario_paths[name], case["tier"], case["pacemaker"], case["style"], case["trigger"],
+               "; ".join(v["verdict"] for v in verdicts), bool(case.get("stand_ins")))
 
 
 def record(rows: Iterable[Row]) -> list[Path]:

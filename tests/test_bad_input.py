@@ -281,3 +281,74 @@ def _python_m(argv: list[str], tmpdir: Path) -> subprocess.CompletedProcess[str]
     env = {**os.environ, "TMPDIR": str(tmpdir), "MIGRATION_HARNESS_CACHE": str(tmpdir / "cache"),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_other_commands_refuse_bad_input_by_name(tmp_path: Path, tmpdir_env: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE)
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    notrun = tmp_path / "not-a-run"
+    notrun.mkdir()
+    (notrun / "state.json").write_text("[]")
+    jsons = {"list.json": "[1, 2]", "cases-int.json": '{"cases": 5}', "case-str.json": '{"cases": ["x"]}',
+             "verdicts-str.json": '{"cases": [{"scenario": "corpus", "tier": "simulate", "pacemaker": "2.1.5", '
+                                  '"style": "order-only", "trigger": "move", "verdicts": "migrate"}]}'}
+    checks: list[tuple[list[str], str]] = []
+    for name, text in jsons.items():
+        (tmp_path / name).write_text(text)
+        checks.append((["record", str(tmp_path / name), str(good)], str(tmp_path / name)))
+    checks += [
+        (["run", str(empty)], str(empty)),
+        (["show", str(empty)], str(empty)),
+        (["show", str(scenario.shipped_dir())], str(scenario.shipped_dir())),
+        (["show", str(good), "--style", "group"], str(good)),
+        (["replay", "--keep", str(good), str(good)], str(good)),
+        (["replay", str(good)], str(good)),
+        (["status", "--run", str(notrun)], str(notrun)),
+    ]
+    results = drive([argv for argv, _ in checks], tmpdir_env)
+    failures = [f"{' '.join(argv)}: {'; '.join(p)}" for (argv, named), r in zip(checks, results) if (p := problems(r, named))]
+    assert not failures, "\n".join(failures)
+    assert leftovers(tmpdir_env) == []
+
+
+def test_run_of_several_files_reports_the_bad_one_and_runs_the_others(tmp_path: Path, tmpdir_env: Path) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(BASE)
+    bad.write_text(BASE.replace("nodes: 2\n", "nodes: 2.0\n"))
+    proc = _python_m(["run", str(good), str(bad)], tmpdir_env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{bad}:4: nodes must be 2 or 3, not 2.0" in proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert ["corpus", "order-only", "move", "migrate", "node1", "->", "node2", "migrate", "PASS"] in rows
+    assert any(row[:1] == ["bad.yaml"] and row[-1] == "ERROR" for row in rows), proc.stdout
+    assert "1 passed, 0 failed, 1 file(s) with errors" in proc.stdout
+    assert leftovers(tmpdir_env) == []
+
+
+def test_replay_of_a_directory_with_one_truncated_input(tmp_path: Path, tmpdir_env: Path) -> None:
+    pengine = tmp_path / "pengine"
+    pengine.mkdir()
+    data = (HERE / "data" / "replay" / "standby.xml.bz2").read_bytes()
+    for number in range(1, 8):
+        (pengine / f"pe-input-{number}.bz2").write_bytes(data[:200] if number == 4 else data)
+    proc = _python_m(["replay", str(pengine)], tmpdir_env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "7 scheduler inputs replayed, 1 of them could not be" in proc.stdout
+    assert [line.split()[0] for line in proc.stdout.splitlines() if "migrate node1 -> node2" in line] == [
+        f"pe-input-{n}.bz2:" for n in (1, 2, 3, 5, 6, 7)]
+    assert any(line.startswith("pe-input-4.bz2") and "ERROR" in line for line in proc.stdout.splitlines())
+    assert f"{pengine}/pe-input-4.bz2: corrupt compressed file" in proc.stderr
+    assert leftovers(tmpdir_env) == []
+
+
+def test_a_schema_invalid_cib_keeps_its_root_cause_and_names_the_users_file(tmp_path: Path, tmpdir_env: Path) -> None:
+    text = bz2.decompress((HERE / "data" / "replay" / "standby.xml.bz2").read_bytes()).decode()
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text.replace('<primitive id="vm-webdev"', '<primitive idx="vm-webdev"', 1))
+    proc = _python_m(["replay", str(broken)], tmpdir_env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = text[: text.index('<primitive id="vm-webdev"')].count("\n") + 1
+    assert f"{broken}:{line}: element primitive: Relax-NG validity error" in proc.stderr, proc.stderr
+    assert str(tmpdir_env) not in proc.stderr  # no path into the deleted temporary copy
