@@ -186,14 +186,14 @@ def find(names: list[str]) -> list[Path]:
         elif name in by_name:
             found.append(by_name[name])
         else:
-            names = {p: _peek_name(p) for p in shipped()}
-            match = [p for p, n in names.items() if n == name]
+            peeked = {p: _peek_name(p) for p in shipped()}
+            match = [p for p, n in peeked.items() if n == name]
             if not match:
-                unreadable = [p.name for p, n in names.items() if n is None]
+                unreadable = [p.name for p, n in peeked.items() if n is None]
                 raise InputError(
                     f"no scenario file or shipped scenario called '{name}'"
                     + (f" (unreadable shipped files: {', '.join(unreadable)})" if unreadable else ""),
-                    hint="shipped: " + ", ".join(sorted(n or p.stem for p, n in names.items())),
+                    hint="shipped: " + ", ".join(sorted(n or p.stem for p, n in peeked.items())),
                 )
             found.extend(match)
     return found
@@ -392,6 +392,7 @@ class _Builder:
 
     def _trigger(self, item: Any, index: int, nodes: int) -> Trigger:
         where = ("triggers", index)
+        params: Any
         if isinstance(item, str):
             kind, params = item, {}
         elif isinstance(item, dict) and len(item) == 1:
