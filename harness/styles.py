@@ -65,6 +65,10 @@ def check(base: str, topology: Topology) -> crmtext.Statement:
     if len(clone.words) < 3:
         raise TopologyError(f"clone '{clone.id}' names no resource to clone", "storage",
                             hint=f"write: clone {clone.id} <resource> meta interleave=true")
+    child = crmtext.find(statements, crmtext.clone_child(clone))
+    if child is not None and child.kind == "group" and not crmtext.group_members(child):
+        raise TopologyError(f"group '{child.id}' (cloned by '{clone.id}') has no members", "storage",
+                            hint=f"write: group {child.id} <resource> [<resource> ...]")
     if crmtext.find(statements, topology.vm) is None:
         resources = [s.id for s in statements if s.kind in {"primitive", "group"}]
         raise TopologyError(f"topology.vm '{topology.vm}' is not a resource in the configuration", "vm",

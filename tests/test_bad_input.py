@@ -169,6 +169,7 @@ def odd_yaml() -> list[Bad]:
         "topology naming a primitive as storage": ("storage: lv-clone}", "storage: lv}"),
         "topology naming no vm": ("{vm: vm1,", "{vm: vm9,"),
         "clone without child": ("  clone lv-clone lv meta interleave=true", "  clone lv-clone"),
+        "cloned group without members": ("  clone lv-clone lv meta", "  group g\n  clone lv-clone g meta"),
         "empty styles list": ("styles: [order-only]", "styles: []"),
         "empty expect list": (BASE[BASE.index("expect:"):], "expect: []\n"),
         "raw XML configuration with a topology": ("configuration: |\n", "configuration: |\n  <configuration/>\n"),
