@@ -78,8 +78,8 @@ def put(area: str, digest: str, source: Path, meta: dict[str, Any]) -> None:
         return
     target = base / area / digest
     try:
-        (base / area).mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=base / area, prefix=".tmp-"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         shutil.copyfile(source, staging / "data")
         (staging / "meta.json").write_text(json.dumps(meta))
         staging.rename(target)

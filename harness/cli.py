@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Sequence
 
 from . import release, releaseroot, rundir, scenario, scratch, tiers
-from .errors import HarnessError, InputError
+from .errors import FileFailure, HarnessError, InputError
+from .styles import AS_WRITTEN, STYLES
 from .triggers import KINDS
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_ALL_SKIPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -59,11 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run scenarios: a table of scenario x style x trigger -> verdict")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files, directories or shipped names (default: all shipped)")
     p.add_argument("--tier", default=tiers.DEFAULT_TIER, choices=list(tiers.TIERS))
-    p.add_argument("--style", action="append", help="only these styles (repeatable)")
-    p.add_argument("--trigger", action="append", choices=list(KINDS), help="only these triggers (repeatable)")
+    p.add_argument("--style", action="append", type=_style, help="only these styles (repeatable)")
+    p.add_argument("--trigger", action="append", type=_trigger, help="only these triggers (repeatable)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the evidence of every case in DIR")
-    p.add_argument("--jobs", type=int, help="parallel cases on the simulate tier (default: CPU count)")
+    p.add_argument("--jobs", type=_positive_int, help="parallel cases on the simulate tier (default: CPU count)")
     p.add_argument("--release", action="append", metavar="NAME",
                    help="Debian release whose Pacemaker answers: host (default), bookworm, trixie; twice for a side-by-side table")
     p.add_argument("--run", type=Path, metavar="DIR",
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="for one FILE: {\"resources\": [...]}; for more: a list")
-    p.add_argument("--jobs", type=int, help="parallel replays (default: CPU count)")
+    p.add_argument("--jobs", type=_positive_int, help="parallel replays (default: CPU count)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
     p.set_defaults(func=cmd_replay)
 
@@ -127,8 +128,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    scenarios = [scenario.load(p) for p in scenario.find(args.scenarios)]
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give at least 1")
+    return value
+
+
+def _style(text: str) -> str:
+    known = [*STYLES, AS_WRITTEN.name]
+    if text not in known:
+        raise argparse.ArgumentTypeError(f"unknown style '{text}' (styles: {', '.join(known)})")
+    return text
+
+
+def _trigger(text: str) -> str:
+    if text not in KINDS:
+        raise argparse.ArgumentTypeError(f"unknown trigger '{text}' (triggers: {', '.join(KINDS)})")
+    return text
+
+
+def _workdir(keep: Path | None, what: str) -> Path:
+    """--keep DIR (created if missing, refused if it is something else), or a fresh scratch directory."""
+    if keep is None:
+        return scratch.make(what)
+    if keep.exists() and not keep.is_dir():
+        raise InputError("--keep: exists and is not a directory", path=keep,
+                         hint="give a directory for the evidence (it is created if missing)")
+    try:
+        keep.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--keep: cannot create the directory: {exc.strerror}", path=keep) from None
+    return keep
+
+
+def _load_scenarios(names: list[str]) -> tuple[list[scenario.Scenario], list[FileFailure]]:
+    """One file: its error is the command's. Several: a bad file is reported, the others run."""
+    paths = scenario.find(names)
+    if len(paths) == 1:
+        return [scenario.load(paths[0])], []
+    loaded, failures = [], []
+    for path in paths:
+        try:
+            loaded.append(scenario.load(path))
+        except InputError as exc:
+            failures.append(FileFailure(path, str(exc)))
+    return loaded, failures
+
+
+def _select(args: argparse.Namespace, scenarios: list[scenario.Scenario]) -> list[scenario.Case]:
     cases = [
         c
         for s in scenarios
@@ -137,16 +188,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         for c in s.cases(None if args.style or args.trigger else args.tier)
         if (not args.style or c.style in args.style) and (not args.trigger or c.trigger.kind in args.trigger)
     ]
-    if not cases:
-        raise HarnessError("no case matches the given --style/--trigger filters")
+    if not cases and scenarios:
+        styles = sorted({st for s in scenarios for st in s.styles})
+        triggers = sorted({t.name for s in scenarios for t in s.triggers})
+        raise InputError(
+            "no case matches the given --style/--trigger filters",
+            hint=f"these scenarios run styles: {', '.join(styles)}; triggers: {', '.join(triggers)}",
+        )
+    return cases
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenarios, failures = _load_scenarios(args.scenarios)
+    cases = _select(args, scenarios)
     if args.run is not None and args.tier != "nested":
         raise InputError("--run DIR is for the nested tier", hint="add --tier nested")
     backend_cls = tiers.get(args.tier)
-    workdir = args.keep or scratch.make("run")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = _workdir(args.keep, "run")
     started = time.monotonic()
     try:
-        results, by_release = _run_releases(args, backend_cls, cases, scenarios, workdir)
+        results, by_release = _run_releases(args, backend_cls, cases, scenarios, workdir, failures) if cases else ([], {})
     except BaseException:
         # Interrupted or failed: the run's files go with it unless the user asked to keep them.
         if not args.keep:
@@ -154,10 +215,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return _report_run(args, results, by_release, workdir, started)
+    return _report_run(args, results, by_release, workdir, started, failures)
 
 
-def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore[no-untyped-def]
+def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):  # type: ignore[no-untyped-def]
     from . import engine
     from .version import pacemaker_version
 
@@ -176,11 +237,31 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir):  # type: ignore
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
             for nodes in sorted({s.nodes for s in scenarios}):
                 backend.up(nodes)
-                chunk = engine.run_cases(backend, [c for c in cases if c.scenario.nodes == nodes], reldir, version,
-                                         jobs=args.jobs, progress=None if backend.concurrent else _case_done)
-                by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
-                results += chunk
+                for each in (s for s in scenarios if s.nodes == nodes):
+                    chunk = _run_scenario(args, backend, [c for c in cases if c.scenario is each], reldir, version,
+                                          failures, alone=len(scenarios) == 1)
+                    by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
+                    results += chunk
     return results, by_release
+
+
+def _run_scenario(args, backend, cases, workdir, version, failures, *, alone):  # type: ignore[no-untyped-def]
+    """The cases of one scenario; a scenario the tier refuses (crm syntax, a topology that names
+    nothing) is a failure of that file when other scenarios run beside it."""
+    from . import engine
+
+    if not cases:
+        return []
+    try:
+        return engine.run_cases(backend, cases, workdir, version, jobs=args.jobs,
+                                progress=None if backend.concurrent else _case_done)
+    except InputError as exc:
+        if alone:
+            raise
+        path = cases[0].scenario.path
+        if all(f.path != path for f in failures):
+            failures.append(FileFailure(path, str(exc)))
+        return []
 
 
 def _case_done(result) -> None:  # type: ignore[no-untyped-def]
@@ -189,8 +270,11 @@ def _case_done(result) -> None:  # type: ignore[no-untyped-def]
     print(f"  [{result.seconds:6.1f}s] {result.case.scenario.name} {result.case.id}: {verdicts}", file=sys.stderr, flush=True)
 
 
-def _report_run(args, results, by_release, workdir, started):  # type: ignore[no-untyped-def]
+def _report_run(args, results, by_release, workdir, started, failures):  # type: ignore[no-untyped-def]
     from . import report
+
+    for failure in failures:
+        print(f"migration-harness: error: {failure.error}", file=sys.stderr)
 
     failing = [r for r in results if r.failed]
     if args.record:
@@ -209,15 +293,18 @@ def _report_run(args, results, by_release, workdir, started):  # type: ignore[no
     if args.json:
         counts = report.counts(results)
         print(json.dumps({"tier": args.tier, "seconds": round(elapsed, 3), **counts,
-                          "cases": [r.as_json() for r in results]}, indent=2))
+                          "cases": [r.as_json() for r in results],
+                          "errors": [{"file": str(f.path), "error": f.error} for f in failures]}, indent=2))
     else:
         if len(by_release) > 1:
             print(report.side_by_side(by_release))
         else:
-            print(report.run_table(results))
-        print(report.run_footer(results))
+            print(report.run_table(results, failures))
+        print(report.run_footer(results, failures))
         kept = f"; evidence in {workdir}" if args.keep else (f"; evidence of the failing cases kept in {workdir}" if failing else "")
         print(f"{len(results)} cases in {elapsed:.1f} s{kept}")
+    if failures:
+        return EXIT_ERROR
     if failing:
         return EXIT_MISMATCH
     return EXIT_OK if any(r.passed for r in results) else EXIT_ALL_SKIPPED
@@ -239,15 +326,20 @@ def _prune(workdir: Path, failing: list) -> None:  # list[CaseResult]
 def cmd_replay(args: argparse.Namespace) -> int:
     from . import replay, report
 
+    if args.keep is not None:
+        _workdir(args.keep, "replay")
     results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
     if args.json:
-        if len(results) == 1:
+        if len(results) == 1 and results[0].outcome is not None:
             print(json.dumps(results[0].outcome.as_json(), indent=2))
         else:
-            print(json.dumps([{"file": str(r.path), **r.outcome.as_json()} for r in results], indent=2))
+            print(json.dumps([{"file": str(r.path), **(r.outcome.as_json() if r.outcome else {"error": r.error})}
+                              for r in results], indent=2))
     else:
         print(report.replay_text(results))
-    return EXIT_OK
+    for failed in (r for r in results if r.error):
+        print(f"migration-harness: error: {failed.error}", file=sys.stderr)
+    return EXIT_ERROR if any(r.error for r in results) else EXIT_OK
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -278,11 +370,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    (path,) = scenario.find([args.scenario])
-    s = scenario.load(path)
+    paths = scenario.find([args.scenario])
+    if len(paths) != 1:
+        raise InputError(f"show prints one scenario; this directory holds {len(paths)}", path=args.scenario,
+                         hint="name one file: " + ", ".join(p.name for p in paths[:5]))
+    s = scenario.load(paths[0])
     style = args.style or s.styles[0]
     if style not in s.styles:
-        raise HarnessError(f"scenario {s.name} has no style '{style}'", hint="styles: " + ", ".join(s.styles))
+        raise InputError(f"scenario {s.name} has no style '{style}'", path=s.path, hint="styles: " + ", ".join(s.styles))
     sys.stdout.write(s.render(style) if s.configuration is not None else (s.cib or ""))
     return EXIT_OK
 

@@ -2,9 +2,11 @@
 
 crmsh numbers the statements it rejects ("ERROR: 3: syntax ..."), counting logical lines;
 ``statement_lines`` maps those numbers back to the lines of the scenario file so that an error
-names the file and the line a user has to fix. Agents that this system lacks (``ocf:lvm2:clvmd``
-on Debian 12) make crmsh refuse a configuration unless forced: the configuration is applied with
-``-F`` and the unknown agents are reported, not fatal.
+names the file and the line a user has to fix. The configuration is applied strictly first, so
+that crmsh's checks count (``paramz foo=bar`` is read as two unknown parameters, not ignored). Agents
+that this system lacks (``ocf:lvm2:clvmd`` on Debian 12) make crmsh refuse a configuration too: only
+when they are its sole complaints is the configuration applied again with ``-F``, and the unknown
+agents are reported, not fatal.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CommandFailed, InputError
-from .runner import run
+from . import crmtext
+from .errors import CommandFailed, InputError, summarize
+from .runner import Result, run
 
 _STATEMENT_ERROR = re.compile(r"ERROR: (\d+): (.*?)(?: parsing '(.*)')?$", re.M)
 _UNKNOWN_AGENT = re.compile(r"ERROR: ([\w.-]+:(?:[\w.-]+:)?[\w.-]+): no such resource agent")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What crmsh says about an agent this system does not have: not the configuration's fault.
+_AGENT_MISSING = ("no such resource agent", "got no meta-data")
+# "ERROR: vm1: parameter "paramz" is not known": the statement of vm1, the line holding paramz.
+_ABOUT = re.compile(r'ERROR: ([\w.-]+): [^"]*(?:"([^"]+)")?')
 
 
 @dataclass(frozen=True)
@@ -44,40 +51,90 @@ def statement_lines(text: str) -> list[int]:
 
 
 def apply(cib_path: Path, text: str, source: Source) -> list[str]:
-    """Load ``text`` into the CIB file; returns the agents crmsh says do not exist here."""
+    """Load ``text`` into the CIB file; returns the agents crmsh says do not exist here.
+
+    Strict first; forced only when crmsh's sole complaints are missing agents.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".crm", dir=cib_path.parent, delete=False) as f:
         f.write(text if text.endswith("\n") else text + "\n")
         crm_file = Path(f.name)
     try:
-        result = run(
-            ["crm", "-F", "configure", "load", "update", str(crm_file)],
-            # setuptools' distutils shim costs crmsh a quarter of a second per start.
-            env={"CIB_file": str(cib_path), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
-            check=False,
-            timeout=120,
-        )
+        strict = _load(cib_path, crm_file, force=False)
+        if strict.ok:
+            return []
+        output = _output(strict)
+        unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
+        if not unknown or complaints(output):
+            raise rejection(output, text, source)
+        forced = _load(cib_path, crm_file, force=True)
+        if not forced.ok:
+            raise rejection(_output(forced), text, source)
+        return unknown
     finally:
         crm_file.unlink(missing_ok=True)
-    output = _ANSI.sub("", result.stderr + result.stdout)
-    unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
-    if result.ok:
-        return unknown
+
+
+def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
+    return run(
+        ["crm", *(["-F"] if force else []), "configure", "load", "update", str(crm_file)],
+        # setuptools' distutils shim costs crmsh a quarter of a second per start.
+        env={"CIB_file": str(cib_path), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
+        check=False,
+        timeout=120,
+    )
+
+
+def _output(result: Result) -> str:
+    return _ANSI.sub("", result.stderr + result.stdout)
+
+
+def complaints(output: str) -> list[str]:
+    """crmsh's ERROR lines other than missing agents (each one a reason to refuse), in order, once."""
+    found: list[str] = []
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("ERROR") and not any(m in line for m in _AGENT_MISSING) and line not in found:
+            found.append(line)
+    return found
+
+
+def rejection(output: str, text: str, source: Source) -> InputError:
+    """The InputError for a configuration crmsh refuses: the first statement it names, at its line."""
     syntax = _STATEMENT_ERROR.search(output)
     if syntax:
         number, message, statement = int(syntax.group(1)), syntax.group(2), syntax.group(3)
         line = _locate(source.original or text, number, statement)
-        raise InputError(
+        return InputError(
             f"crmsh rejects the configuration: {message}"
             + (f"\n    {statement}" if statement else ""),
             path=source.path,
             line=source.first_line + line - 1 if line else None,
             hint="fix the crm syntax of that statement (see `crm configure help`)",
         )
-    raise InputError(
-        "crmsh rejects the configuration:\n  " + "\n  ".join(_errors(output)),
+    errors = _errors(output)
+    line = next((found for found in (_locate_about(e, source.original or text) for e in errors) if found), None)
+    return InputError(
+        "crmsh rejects the configuration:\n  " + "\n  ".join(errors),
         path=source.path,
-        hint="check the resource and constraint ids the configuration refers to",
+        line=source.first_line + line - 1 if line else None,
+        hint="a misspelled keyword (paramz for params) reads as a parameter name; "
+             "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
     )
+
+
+def _locate_about(error: str, text: str) -> int | None:
+    """The line of the statement an error names ("ERROR: vm1: ..."), at the quoted word if it has one."""
+    match = _ABOUT.match(error)
+    if not match:
+        return None
+    statement = next((s for s in crmtext.parse(text) if s.id == match.group(1)), None)
+    if statement is None:
+        return None
+    word = match.group(2)
+    for offset, line in enumerate(statement.text.splitlines()):
+        if word and re.search(rf"(^|\s){re.escape(word)}(=|\s|$)", line):
+            return statement.line + offset
+    return statement.line
 
 
 def _locate(text: str, number: int, statement: str | None) -> int | None:
@@ -92,12 +149,7 @@ def _locate(text: str, number: int, statement: str | None) -> int | None:
 
 
 def _errors(output: str) -> list[str]:
-    wanted = [
-        line.strip()
-        for line in output.splitlines()
-        if "ERROR" in line and "no such resource agent" not in line and "got no meta-data" not in line
-    ]
-    return wanted or [output.strip()[-1000:]]
+    return complaints(output) or [summarize(output)]
 
 
 def check_available() -> None:

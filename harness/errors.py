@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 
 class HarnessError(Exception):
@@ -56,6 +56,29 @@ class ToolMissing(HarnessError):
         self.package = package
 
 
+def summarize(output: str, *, rename: Mapping[str, str] | None = None, head: int = 8, tail: int = 4) -> str:
+    """The lines of a tool's output that carry the cause, duplicates dropped: the first ones (where a
+    validator puts the root cause, e.g. Relax-NG errors) and the last ones (where a tool puts its
+    verdict). ``rename`` replaces paths of temporary copies by what the user gave."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for line in output.splitlines():
+        for old, new in (rename or {}).items():
+            line = line.replace(old, new)
+        line = line.rstrip()
+        if len(line) > _LINE_MAX:
+            line = line[:_LINE_MAX] + " ..."
+        if line.strip() and line not in seen:
+            seen.add(line)
+            lines.append(line)
+    if len(lines) > head + tail + 1:
+        lines = [*lines[:head], f"... ({len(lines) - head - tail} more lines)", *lines[-tail:]]
+    return "\n".join(lines)
+
+
+_LINE_MAX = 500
+
+
 class CommandFailed(HarnessError):
     """An external program exited non-zero (or timed out) where success was required."""
 
@@ -69,17 +92,33 @@ class CommandFailed(HarnessError):
         what: str | None = None,
         hint: str | None = None,
     ) -> None:
-        status = "timed out" if rc is None else f"exited {rc}"
-        output = (stderr.strip() or stdout.strip())[-2000:]
         head = f"{what}: " if what else ""
-        super().__init__(
-            f"{head}command {' '.join(argv)} {status}" + (f"\n{output}" if output else ""),
-            hint=hint,
-        )
         self.argv = list(argv)
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
+        output = self.output()
+        super().__init__(
+            f"{head}command {' '.join(argv)} {self.status}" + (f"\n{output}" if output else ""),
+            hint=hint,
+        )
+
+    @property
+    def status(self) -> str:
+        return "timed out" if self.rc is None else f"exited {self.rc}"
+
+    def output(self, rename: Mapping[str, str] | None = None) -> str:
+        """What the program printed that says why (see ``summarize``)."""
+        return summarize(self.stderr.strip() or self.stdout.strip(), rename=rename)
+
+
+class UnsafeDirectory(HarnessError):
+    """A directory the harness would trust (runs, state, secrets) that another user could change."""
+
+    def __init__(self, path: Path, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: refused: it {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
 
 
 class CaseSkipped(HarnessError):
@@ -98,3 +137,11 @@ class Unknown:
     name: str
     detail: str = ""
     where: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """One input of several that could not be used; the others still run. ``error`` is the message."""
+
+    path: Path
+    error: str

@@ -82,7 +82,11 @@ class ScenarioFile(pytest.File):
         try:
             loaded = scenario_mod.load(self.path)
         except HarnessError as exc:
-            raise ScenarioError(str(exc)) from None
+            # One failing item, not a collection error: the other files' items still run.
+            item = BadScenarioItem.from_parent(self, name=self.path.name, message=str(exc))
+            item.add_marker(pytest.mark.migration)
+            yield item
+            return
         for case in loaded.cases(session.effective_tier(self.config)):
             item = ScenarioItem.from_parent(self, name=case.full_id, case=case)
             item.add_marker(pytest.mark.migration)
@@ -90,7 +94,22 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioError(Exception):
-    """A scenario file that cannot be loaded: reported as a collection error with the message only."""
+    """A scenario file that cannot be loaded: its item fails with the message only."""
+
+
+class BadScenarioItem(pytest.Item):
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self) -> None:
+        raise ScenarioError(self.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.path.name}: not a valid scenario"
 
 
 class MigrationMismatch(Exception):
@@ -128,15 +147,6 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.case.full_id}: {self.case.trigger.name} in style {self.case.style}"
-
-
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    # Show a bad scenario file as its message (file:line: what and how to fix), not a traceback.
-    if report.failed and hasattr(report.longrepr, "reprcrash"):
-        text = str(report.longrepr)
-        match = re.search(r"ScenarioError: (.*)", text, re.S)
-        if match:
-            report.longrepr = match.group(1).strip()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -45,24 +45,39 @@ def rows_from_json(path: Path, scenario_paths: dict[str, list[Path]]) -> list[Ro
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InputError(f"not the JSON output of `migration-harness run --json`: {exc}", path=path) from None
+    cases = data.get("cases") if isinstance(data, dict) else None
+    if not isinstance(cases, list):
+        raise InputError("not the JSON output of `migration-harness run --json`: no list of 'cases'", path=path)
     rows = []
-    for case in data.get("cases", []):
-        if not case.get("verdicts"):
-            continue
-        name = case["scenario"]
-        candidates = scenario_paths.get(name, [])
-        given = Path(case["file"]).resolve() if case.get("file") else None
-        chosen = [p for p in candidates if p.resolve() == given] or (candidates if len(candidates) == 1 else [])
-        if not chosen:
-            hint = ("several files are called so: " + ", ".join(map(str, candidates)) if candidates
-                    else "name the scenario files to record into")
-            raise InputError(f"no single scenario file for '{name}'", path=path, hint=hint)
-        scenario_path = chosen[0]
-        # The case id's trigger part: the kind, with its arguments where the scenario gave any.
-        trigger = str(case["case"]).removeprefix(f"{case['style']}-") if "case" in case else case["trigger"]
-        rows.append(Row(scenario_path, case["tier"], case["pacemaker"], case["style"], trigger,
-                        "; ".join(v["verdict"] for v in case["verdicts"]), bool(case.get("stand_ins"))))
+    for index, case in enumerate(cases):
+        row = _row(case, scenario_paths, path, index)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def _row(case: Any, scenario_paths: dict[str, list[Path]], path: Path, index: int) -> Row | None:
+    """One case of ``run --json`` output as a Row (None: the case has no verdict to record)."""
+    fields = ("scenario", "tier", "pacemaker", "style", "trigger")
+    if not isinstance(case, dict) or not all(isinstance(case.get(f), str) for f in fields):
+        raise InputError(f"case {index + 1} is not what `run --json` writes (it needs {', '.join(fields)})", path=path)
+    verdicts = case.get("verdicts")
+    if not verdicts:
+        return None
+    if not isinstance(verdicts, list) or not all(isinstance(v, dict) and isinstance(v.get("verdict"), str) for v in verdicts):
+        raise InputError(f"case {index + 1}: 'verdicts' is not a list of {{verdict: ...}}", path=path)
+    name = case["scenario"]
+    candidates = scenario_paths.get(name, [])
+    given = Path(case["file"]).resolve() if isinstance(case.get("file"), str) else None
+    chosen = [p for p in candidates if p.resolve() == given] or (candidates if len(candidates) == 1 else [])
+    if not chosen:
+        hint = ("several files are called so: " + ", ".join(map(str, candidates)) if candidates
+                else "name the scenario files to record into")
+        raise InputError(f"no single scenario file for '{name}'", path=path, hint=hint)
+    # The case id's trigger part: the kind, with its arguments where the scenario gave any.
+    trigger = str(case["case"]).removeprefix(f"{case['style']}-") if isinstance(case.get("case"), str) else case["trigger"]
+    return Row(chosen[0], case["tier"], case["pacemaker"], case["style"], trigger,
+               "; ".join(v["verdict"] for v in verdicts), bool(case.get("stand_ins")))
 
 
 def record(rows: Iterable[Row]) -> list[Path]:

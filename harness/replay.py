@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import cib as cibmod
 from . import simulator
-from .errors import HarnessError, InputError
+from .errors import CommandFailed, HarnessError, InputError
 from .outcome import Outcome
 
 # pe-input-12.bz2, also with a prefix as crm_report and the harness's evidence name them
@@ -30,9 +30,10 @@ _VM_AGENTS = {"Xen", "VirtualDomain", "xen", "vm"}
 @dataclass
 class Replayed:
     path: Path
-    outcome: Outcome
+    outcome: Outcome | None  # None when the input could not be replayed: see ``error``
     vms: list[str]  # migratable resources (allow-migrate, or a VM agent)
     cib_version: tuple[int, int, int] = (0, 0, 0)  # admin_epoch, epoch, num_updates
+    error: str | None = None  # why this input (one of several) gave no verdict
 
     @property
     def sequence(self) -> tuple[tuple[int, int, int], tuple[int, str]]:
@@ -69,9 +70,14 @@ def replay_one(path: Path, workdir: Path) -> Replayed:
     root = cibmod.read(path)
     cibmod.check_is_cib(root, path)
     plain = workdir / (path.name.removesuffix(".bz2").removesuffix(".gz") + ("" if path.name.endswith(".xml") else ".xml"))
-    plain.write_bytes(ET.tostring(root))
+    # The bytes as given (decompressed), so that the scheduler's line numbers are the user's.
+    plain.write_bytes(cibmod.read_bytes(path))
     try:
         sim = simulator.simulate(plain, plain.with_suffix(""), run_actions=False, save_output=False)
+    except CommandFailed as exc:
+        shown = str(path) + (" (decompressed)" if path.suffix in {".bz2", ".gz"} else "")
+        raise InputError(f"the scheduler cannot process this input: crm_simulate {exc.status}\n"
+                         + exc.output(rename={str(plain): shown}), path=path) from None
     except HarnessError as exc:
         raise InputError(f"the scheduler cannot process this input: {exc.message}", path=path) from None
     vms = [p.id for p in cibmod.primitives(root) if p.allow_migrate or p.type in _VM_AGENTS]
@@ -100,7 +106,12 @@ def replay(
         def one(path: Path) -> Replayed:
             sub = workdir / f"{len(str(path))}-{abs(hash(str(path)))}"
             sub.mkdir(exist_ok=True)
-            result = replay_one(path, sub)
+            try:
+                result = replay_one(path, sub)
+            except InputError as exc:
+                if len(files) == 1:
+                    raise
+                result = Replayed(path, None, [], error=str(exc))
             if progress:
                 progress(result)
             return result
@@ -119,6 +130,6 @@ def timeline(results: list[Replayed]) -> dict[str, list[tuple[str, str]]]:
     lines: dict[str, list[tuple[str, str]]] = {}
     for result in sorted(results, key=lambda r: r.sequence):
         for vm in result.vms:
-            if vm in result.outcome.verdicts:
+            if result.outcome is not None and vm in result.outcome.verdicts:
                 lines.setdefault(vm, []).append((result.path.name, result.outcome[vm].describe()))
     return lines

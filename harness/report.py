@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .engine import CaseResult
+from .errors import FileFailure
 from .replay import Replayed, timeline
 
 
@@ -40,7 +41,7 @@ def guest_cell(result: CaseResult) -> str | None:
     return f"rebooted ({len(guest.boots)} boots)"
 
 
-def run_table(results: Sequence[CaseResult]) -> str:
+def run_table(results: Sequence[CaseResult], failures: Sequence[FileFailure] = ()) -> str:
     rows = []
     guests = [guest_cell(r) for r in results]
     with_guest = any(g is not None for g in guests)
@@ -48,6 +49,9 @@ def run_table(results: Sequence[CaseResult]) -> str:
         verdict, expected = verdict_cell(result)
         row = [result.case.scenario.name, result.case.style, result.case.trigger.name, verdict]
         rows.append(row + ([guest or "-"] if with_guest else []) + [expected, result.status])
+    for failure in failures:
+        rows.append([failure.path.name, "-", "-", "not run: the file has an error (below)"]
+                    + (["-"] if with_guest else []) + ["-", "ERROR"])
     return table(rows, ["scenario", "style", "trigger", "verdict"] + (["guest"] if with_guest else []) + ["expected", "result"])
 
 
@@ -79,7 +83,7 @@ def counts(results: Sequence[CaseResult]) -> dict[str, int]:
     }
 
 
-def run_footer(results: Sequence[CaseResult]) -> str:
+def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = ()) -> str:
     lines = []
     unknown = sorted({a for r in results for a in r.unknown_agents})
     stand_ins = sorted({a for r in results for a in r.stand_ins})
@@ -91,26 +95,35 @@ def run_footer(results: Sequence[CaseResult]) -> str:
         if result.failed:
             lines.append("")
             lines.append(result.explain())
+    for failure in failures:
+        lines.append("")
+        lines.append(f"error: {failure.error}")
     skipped = sorted({r.skipped for r in results if r.skipped})
     if skipped:
         lines.append("")
         lines += [f"skipped: {reason}" for reason in skipped]
     found = counts(results)
     lines.append("")
-    lines.append(f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped")
+    lines.append(f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped"
+                 + (f", {len(failures)} file(s) with errors" if failures else ""))
     return "\n".join(lines)
 
 
 def replay_text(results: Sequence[Replayed]) -> str:
-    if len(results) == 1:
+    if len(results) == 1 and results[0].outcome is not None:
         outcome = results[0].outcome
         rows = [[v.resource, v.verdict, v.from_node or "-", v.to_node or "-", v.reason or ""] for v in outcome.verdicts.values()]
         text = table(rows, ["resource", "verdict", "from", "to", "reason"]) if rows else "the transition does nothing"
         notes = "".join(f"\nnote: {n}" for n in outcome.notes)
         return f"{results[0].path}\n{text}{notes}"
-    lines = [f"{len(results)} scheduler inputs replayed"]
-    acted = [r for r in results if r.outcome.verdicts]
+    failed = [r for r in results if r.outcome is None]
+    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(failed)} of them could not be" if failed else "")]
+    acted = [r for r in results if r.outcome is not None and r.outcome.verdicts]
     lines.append(f"{len(acted)} of them act on a resource")
+    if failed:
+        lines.append("")
+        lines.append(table([[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
+                           ["input", "result", "error (in full on stderr)"]))
     for vm, events in timeline(list(results)).items():
         lines.append("")
         lines.append(f"timeline of {vm}:")

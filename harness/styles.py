@@ -45,14 +45,43 @@ STYLES: dict[str, Style] = {
 AS_WRITTEN = Style("as-written", "the configuration exactly as written in the scenario")
 
 
+class TopologyError(InputError):
+    """The topology names something the configuration does not have; ``key`` is 'vm' or 'storage'."""
+
+    def __init__(self, message: str, key: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+
+
+def check(base: str, topology: Topology) -> crmtext.Statement:
+    """The storage clone's statement, or TopologyError if the topology does not fit the configuration."""
+    statements = crmtext.parse(base)
+    clones = [s.id for s in statements if s.kind in {"clone", "ms"}]
+    clone = crmtext.find(statements, topology.storage)
+    if clone is None or clone.kind not in {"clone", "ms"}:
+        what = "is not defined" if clone is None else f"is a {clone.kind}, not a clone"
+        raise TopologyError(f"topology.storage '{topology.storage}' {what} in the configuration", "storage",
+                            hint="clones in the configuration: " + (", ".join(clones) or "none"))
+    if len(clone.words) < 3:
+        raise TopologyError(f"clone '{clone.id}' names no resource to clone", "storage",
+                            hint=f"write: clone {clone.id} <resource> meta interleave=true")
+    child = crmtext.find(statements, crmtext.clone_child(clone))
+    if child is not None and child.kind == "group" and not crmtext.group_members(child):
+        raise TopologyError(f"group '{child.id}' (cloned by '{clone.id}') has no members", "storage",
+                            hint=f"write: group {child.id} <resource> [<resource> ...]")
+    if crmtext.find(statements, topology.vm) is None:
+        resources = [s.id for s in statements if s.kind in {"primitive", "group"}]
+        raise TopologyError(f"topology.vm '{topology.vm}' is not a resource in the configuration", "vm",
+                            hint="resources: " + (", ".join(resources) or "none"))
+    return clone
+
+
 def render(base: str, topology: Topology, style: str) -> str:
+    check(base, topology)
     statements = crmtext.parse(base)
     vm, storage = topology.vm, topology.storage
     clone = crmtext.find(statements, storage)
-    if clone is None or clone.kind not in {"clone", "ms"}:
-        raise InputError(f"topology.storage '{storage}' is not a clone in the configuration")
-    if crmtext.find(statements, vm) is None:
-        raise InputError(f"topology.vm '{vm}' is not a resource in the configuration")
+    assert clone is not None
     colocation = f"colocation col-{vm}-with-{storage} inf: {vm} {storage}"
     order = f"order ord-{storage}-then-{vm} Mandatory: {storage} {vm}"
     if style == "colocation-order":

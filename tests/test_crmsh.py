@@ -40,3 +40,36 @@ def test_reference_to_missing_resource(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         crmsh.apply(target, "primitive a ocf:pacemaker:Dummy\norder o inf: a ghost\n", crmsh.Source("x.yaml"))
     assert "x.yaml" in str(info.value) and "ghost" in str(info.value)
+
+
+TYPO = "primitive a ocf:pacemaker:Dummy\nprimitive vm1 ocf:pacemaker:Dummy \\\n  paramz fake=1 \\\n  meta allow-migrate=true\n"
+
+
+def test_a_typo_is_refused_with_its_line_not_applied_as_parameters(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    before = target.read_text()
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, TYPO, crmsh.Source("my.yaml", first_line=5, original=TYPO))
+    message = str(info.value)
+    assert message.startswith("my.yaml:7: crmsh rejects the configuration"), message
+    assert 'vm1: parameter "paramz" is not known' in message and "paramz for params" in message
+    assert target.read_text() == before  # nothing applied
+
+
+def test_a_typo_beside_an_unknown_agent_is_still_refused(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = "primitive clvm ocf:lvm2:clvmd\n" + TYPO
+    with pytest.raises(InputError, match='parameter "paramz" is not known') as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", original=text))
+    assert info.value.line == 4
+    assert "clvmd" not in str(info.value)  # the missing agent is not what to fix
+
+
+def test_unknown_agent_alone_is_applied_forced_and_named(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = "primitive clvm ocf:lvm2:clvmd params daemon_timeout=30\nprimitive vm1 ocf:pacemaker:Dummy meta allow-migrate=true\n"
+    assert crmsh.apply(target, text, crmsh.Source("x.yaml")) == ["ocf:lvm2:clvmd"]
+    assert {p.id: p.agent for p in cib.primitives(cib.read(target))} == {"clvm": "ocf:lvm2:clvmd", "vm1": "ocf:pacemaker:Dummy"}
