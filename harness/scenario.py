@@ -20,8 +20,20 @@ from .scenariobuild import Builder
 from .scenariotypes import GUEST_TYPES, Case, Expectation, Guest, Rule, Scenario
 from .yamlfile import kind_of
 
-__all__ = ["GUEST_TYPES", "Case", "Expectation", "Guest", "Rule", "Scenario", "adhoc", "find", "load", "parse",
-           "shipped", "shipped_dir"]
+__all__ = [
+    "GUEST_TYPES",
+    "Case",
+    "Expectation",
+    "Guest",
+    "Rule",
+    "Scenario",
+    "adhoc",
+    "find",
+    "load",
+    "parse",
+    "shipped",
+    "shipped_dir",
+]
 
 
 def shipped_dir() -> Path:
@@ -43,8 +55,11 @@ def find(names: list[str]) -> list[Path]:
         if path.is_dir():
             inside = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
             if not inside:
-                raise InputError("no scenario files (*.yaml) in this directory", path=path,
-                                 hint="name scenario files, a directory that holds some, or a shipped scenario")
+                raise InputError(
+                    "no scenario files (*.yaml) in this directory",
+                    path=path,
+                    hint="name scenario files, a directory that holds some, or a shipped scenario",
+                )
             found.extend(inside)
         elif path.exists():
             found.append(path)
@@ -83,17 +98,30 @@ def parse(text: str, path: Path) -> Scenario:
     if not isinstance(data, dict):
         raise InputError(
             f"a scenario is a YAML mapping (name:, nodes:, configuration:, ...), this file holds {kind_of(data)}",
-            path=path, line=1, hint="see 'Writing a scenario' in the README for a complete example",
+            path=path,
+            line=1,
+            hint="see 'Writing a scenario' in the README for a complete example",
         )
     return Builder(path, data, lines).build()
 
 
-def adhoc(name: str, path: Path, configuration: str, resources: list[str], nodes: int = 2,
-          options: dict[str, str] | None = None) -> Scenario:
+def adhoc(
+    name: str,
+    path: Path,
+    configuration: str,
+    resources: list[str],
+    nodes: int = 2,
+    options: dict[str, str] | None = None,
+) -> Scenario:
     """A scenario for a user's own test (the ``migration_cluster`` fixture): the configuration as
     written, validated like a file; it expects nothing, the test asserts."""
     data: dict[str, Any] = {
-        "name": name, "nodes": nodes, "resources": resources, "configuration": configuration,
-        "options": options or {}, "triggers": ["none"], "expect": [{"verdict": list(VERDICTS)}],
+        "name": name,
+        "nodes": nodes,
+        "resources": resources,
+        "configuration": configuration,
+        "options": options or {},
+        "triggers": ["none"],
+        "expect": [{"verdict": list(VERDICTS)}],
     }
     return Builder(path, data, yamlfile.Lines({}, {})).build()

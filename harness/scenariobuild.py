@@ -18,14 +18,29 @@ from .version import check_range
 from .yamlfile import kind_of
 
 _TOP_KEYS = {
-    "name", "title", "source", "nodes", "resources", "configuration", "cib", "topology",
-    "styles", "triggers", "expect", "options", "measured", "notes", "fencing", "guest", "nested",
+    "name",
+    "title",
+    "source",
+    "nodes",
+    "resources",
+    "configuration",
+    "cib",
+    "topology",
+    "styles",
+    "triggers",
+    "expect",
+    "options",
+    "measured",
+    "notes",
+    "fencing",
+    "guest",
+    "nested",
 }
 _RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"}
 # Keys the model once reserved but no tier ever read: refused, so that nobody believes they act.
 _UNSUPPORTED = {
     "fencing": "no tier reads it (the simulate tier runs with stonith-enabled=false, "
-               "the live tiers configure their own fencing)",
+    "the live tiers configure their own fencing)",
 }
 # Pacemaker ids are XML IDs; a scenario name also names directories.
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -72,8 +87,11 @@ class Builder:
         text = self.text(value, *where, wanted=what)
         if not pattern.match(text):
             first = "a letter or digit" if pattern is _NAME else "a letter or '_'"
-            raise self.fail(f"{_label(where)}: '{text}' is not {what}", *where,
-                            hint=f"start with {first}; use letters, digits, '_', '.' and '-' only")
+            raise self.fail(
+                f"{_label(where)}: '{text}' is not {what}",
+                *where,
+                hint=f"start with {first}; use letters, digits, '_', '.' and '-' only",
+            )
         return text
 
     def names(self, value: Any, *where: str | int, wanted: str = "a name or a list of names") -> tuple[str, ...]:
@@ -83,13 +101,19 @@ class Builder:
             raise self.wrong(where, value if not isinstance(value, list) else _first_bad(items), wanted)
         return tuple(items)
 
-    def mapping(self, value: Any, *where: str | int, keys: set[str] | None = None, wanted: str = "a mapping (key: value)") -> dict[Any, Any]:
+    def mapping(
+        self, value: Any, *where: str | int, keys: set[str] | None = None, wanted: str = "a mapping (key: value)"
+    ) -> dict[Any, Any]:
         if not isinstance(value, dict):
             raise self.wrong(where, value, wanted)
         extra = sorted(str(k) for k in value if keys is not None and k not in keys)
         if extra:
-            raise self.fail(f"unknown key '{extra[0]}' in {_label(where)}", *where, extra[0],
-                            hint="keys: " + ", ".join(sorted(keys or ())))
+            raise self.fail(
+                f"unknown key '{extra[0]}' in {_label(where)}",
+                *where,
+                extra[0],
+                hint="keys: " + ", ".join(sorted(keys or ())),
+            )
         return value
 
     # -- the scenario ---------------------------------------------------------------------------
@@ -97,7 +121,9 @@ class Builder:
         data = self.data
         unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
         if unknown:
-            raise self.fail(f"unknown key '{unknown[0]}'", unknown[0], hint="known keys: " + ", ".join(sorted(_TOP_KEYS)))
+            raise self.fail(
+                f"unknown key '{unknown[0]}'", unknown[0], hint="known keys: " + ", ".join(sorted(_TOP_KEYS))
+            )
         for key, reason in _UNSUPPORTED.items():
             if key in data:
                 raise self.fail(f"'{key}' is not supported: {reason}", key, hint=f"remove '{key}'")
@@ -107,7 +133,9 @@ class Builder:
         nodes = data.get("nodes", 2)
         if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes not in (2, 3):
             shown = str(nodes) if isinstance(nodes, (int, float)) and not isinstance(nodes, bool) else kind_of(nodes)
-            raise self.fail(f"nodes must be 2 or 3, not {shown}", "nodes", hint="write nodes: 2 (nodes are node1, node2 and node3)")
+            raise self.fail(
+                f"nodes must be 2 or 3, not {shown}", "nodes", hint="write nodes: 2 (nodes are node1, node2 and node3)"
+            )
         configuration, cib, config_key = self._configuration()
         resources_ = self._resources()
         topology = self._topology(configuration)
@@ -129,7 +157,9 @@ class Builder:
             triggers=triggers,
             rules=rules,
             title=self.text(data.get("title", ""), "title", hint='quote it: title: "..."'),
-            source=self.mapping(data.get("source") or {}, "source", wanted="a mapping such as {list: ..., date: ..., link: ...}"),
+            source=self.mapping(
+                data.get("source") or {}, "source", wanted="a mapping such as {list: ..., date: ..., link: ...}"
+            ),
             options=self._options(),
             guest=self._guest(),
             **self._nested(styles, triggers),
@@ -138,11 +168,16 @@ class Builder:
     def _configuration(self) -> tuple[str | None, str | None, str]:
         configuration, cib = self.data.get("configuration"), self.data.get("cib")
         if (configuration is None) == (cib is None):
-            raise self.fail("give exactly one of 'configuration' (crm syntax) or 'cib' (raw CIB XML)",
-                            "configuration" if configuration is not None else "cib")
+            raise self.fail(
+                "give exactly one of 'configuration' (crm syntax) or 'cib' (raw CIB XML)",
+                "configuration" if configuration is not None else "cib",
+            )
         key = "configuration" if configuration is not None else "cib"
-        text = self.text(configuration if configuration is not None else cib, key,
-                         wanted="text: write it after 'configuration: |' (or 'cib: |')")
+        text = self.text(
+            configuration if configuration is not None else cib,
+            key,
+            wanted="text: write it after 'configuration: |' (or 'cib: |')",
+        )
         if key == "configuration" and text.lstrip().startswith("<"):
             return None, text, key
         return (text, None, key) if key == "configuration" else (None, text, key)
@@ -150,11 +185,18 @@ class Builder:
     def _resources(self) -> tuple[str, ...]:
         raw = self.data.get("resources")
         if raw is None or raw == []:
-            raise self.fail("'resources' lists the resource ids under test, e.g. resources: [vm1]", "resources", line=None if "resources" in self.data else 1)
+            raise self.fail(
+                "'resources' lists the resource ids under test, e.g. resources: [vm1]",
+                "resources",
+                line=None if "resources" in self.data else 1,
+            )
         if not isinstance(raw, (str, list)):
             raise self.wrong(("resources",), raw, "a list of resource ids, e.g. [vm1]")
         items = [raw] if isinstance(raw, str) else raw
-        return tuple(self.ident(r, "resources", index) if isinstance(raw, list) else self.ident(r, "resources") for index, r in enumerate(items))
+        return tuple(
+            self.ident(r, "resources", index) if isinstance(raw, list) else self.ident(r, "resources")
+            for index, r in enumerate(items)
+        )
 
     def _topology(self, configuration: str | None) -> st.Topology | None:
         raw = self.data.get("topology")
@@ -163,10 +205,15 @@ class Builder:
         raw = self.mapping(raw, "topology", keys={"vm", "storage"}, wanted="a mapping {vm: ..., storage: ...}")
         for key in ("vm", "storage"):
             if key not in raw:
-                raise self.fail("'topology' needs 'vm' (the migratable resource) and 'storage' (the clone it depends on)", "topology")
+                raise self.fail(
+                    "'topology' needs 'vm' (the migratable resource) and 'storage' (the clone it depends on)",
+                    "topology",
+                )
         if configuration is None:
             raise self.fail("'topology' renders crm syntax: use 'configuration', not 'cib' (raw XML)", "topology")
-        topology = st.Topology(self.ident(raw["vm"], "topology", "vm"), self.ident(raw["storage"], "topology", "storage"))
+        topology = st.Topology(
+            self.ident(raw["vm"], "topology", "vm"), self.ident(raw["storage"], "topology", "storage")
+        )
         try:
             st.check(configuration, topology)
         except st.TopologyError as exc:
@@ -177,8 +224,11 @@ class Builder:
         raw = self.data.get("styles")
         if topology is None:
             if raw not in (None, st.AS_WRITTEN.name, [st.AS_WRITTEN.name]):
-                raise self.fail("'styles' needs a 'topology' to render them", "styles",
-                                hint="add topology: {vm: ..., storage: ...}, or remove 'styles'")
+                raise self.fail(
+                    "'styles' needs a 'topology' to render them",
+                    "styles",
+                    hint="add topology: {vm: ..., storage: ...}, or remove 'styles'",
+                )
             return [st.AS_WRITTEN.name]
         if raw is None or raw == "all":
             return list(st.STYLES)
@@ -212,15 +262,28 @@ class Builder:
         if kind not in KINDS:
             raise self.fail(f"unknown trigger '{kind}'", *where, hint="triggers: " + ", ".join(KINDS))
         if isinstance(params, dict) and "rc" in params:
-            raise self.fail(f"trigger '{kind}': 'rc' is not supported: a dependency failure is always a monitor "
-                            "answering 7 (not running)", *where, kind, "rc", hint="remove 'rc'")
-        params = self.mapping(params, *where, kind, keys={"resource", "node"}, wanted="a mapping {resource: ..., node: ...}")
+            raise self.fail(
+                f"trigger '{kind}': 'rc' is not supported: a dependency failure is always a monitor "
+                "answering 7 (not running)",
+                *where,
+                kind,
+                "rc",
+                hint="remove 'rc'",
+            )
+        params = self.mapping(
+            params, *where, kind, keys={"resource", "node"}, wanted="a mapping {resource: ..., node: ...}"
+        )
         node = params.get("node")
         names = [f"node{i}" for i in range(1, nodes + 1)]
         if node is not None and node not in names:
             shown = f"'{node}'" if isinstance(node, str) else kind_of(node)
-            raise self.fail(f"trigger '{kind}' names node {shown}, which this {nodes}-node scenario does not have",
-                            *where, kind, "node", hint="nodes: " + ", ".join(names))
+            raise self.fail(
+                f"trigger '{kind}' names node {shown}, which this {nodes}-node scenario does not have",
+                *where,
+                kind,
+                "node",
+                hint="nodes: " + ", ".join(names),
+            )
         resource = params.get("resource")
         if resource is not None:
             resource = self.ident(resource, *where, kind, "resource")
@@ -229,8 +292,11 @@ class Builder:
     def _rules(self, resources_: tuple[str, ...]) -> list[Rule]:
         raw = self.data.get("expect")
         if raw is None:
-            raise self.fail("missing 'expect': the verdict you expect, e.g. expect: [{verdict: migrate}]",
-                            "expect", line=None if "expect" in self.data else 1)
+            raise self.fail(
+                "missing 'expect': the verdict you expect, e.g. expect: [{verdict: migrate}]",
+                "expect",
+                line=None if "expect" in self.data else 1,
+            )
         if isinstance(raw, str):
             raw = [{"verdict": raw}]
         if not isinstance(raw, list) or not raw:
@@ -244,8 +310,12 @@ class Builder:
         if "verdict" not in item:
             raise self.fail("each 'expect' rule needs a 'verdict'", *where)
         known_values = {
-            "verdict": set(VERDICTS), "style": set(st.STYLES) | {st.AS_WRITTEN.name}, "trigger": set(KINDS),
-            "resource": set(resources_), "tier": {"simulate", "local", "nested"}, "guest": set(GUEST_TYPES),
+            "verdict": set(VERDICTS),
+            "style": set(st.STYLES) | {st.AS_WRITTEN.name},
+            "trigger": set(KINDS),
+            "resource": set(resources_),
+            "tier": {"simulate", "local", "nested"},
+            "guest": set(GUEST_TYPES),
         }
         values: dict[str, tuple[str, ...]] = {}
         for key, known in known_values.items():
@@ -256,22 +326,30 @@ class Builder:
             for value in values[key]:
                 if value not in known:
                     what = "unknown verdict" if key == "verdict" else f"'expect' rule names unknown {key}"
-                    raise self.fail(f"{what} '{value}'", *where, key,
-                                    hint=f"{key}s: " + ", ".join(sorted(known)))
+                    raise self.fail(f"{what} '{value}'", *where, key, hint=f"{key}s: " + ", ".join(sorted(known)))
         ranges = {key: self._range(item.get(key), *where, key) for key in ("pacemaker", "xen")}
         why = self.text(item["why"], *where, "why") if item.get("why") is not None else None
         return Rule(
             line=line,
             expectation=Expectation(values["verdict"], why, line),
-            style=values["style"], trigger=values["trigger"], resource=values["resource"],
-            tier=values["tier"], pacemaker=ranges["pacemaker"], xen=ranges["xen"], guest=values["guest"],
+            style=values["style"],
+            trigger=values["trigger"],
+            resource=values["resource"],
+            tier=values["tier"],
+            pacemaker=ranges["pacemaker"],
+            xen=ranges["xen"],
+            guest=values["guest"],
         )
 
     def _range(self, value: Any, *where: str | int) -> str | None:
         if value is None:
             return None
-        text = self.text(value, *where, wanted='a quoted version range such as ">=2.0, <3"',
-                         hint=f'quote it: {where[-1]}: "=={value}"' if isinstance(value, (int, float)) else None)
+        text = self.text(
+            value,
+            *where,
+            wanted='a quoted version range such as ">=2.0, <3"',
+            hint=f'quote it: {where[-1]}: "=={value}"' if isinstance(value, (int, float)) else None,
+        )
         try:
             check_range(text)
         except ValueError as exc:
@@ -279,7 +357,11 @@ class Builder:
         return text
 
     def _options(self) -> dict[str, str]:
-        raw = self.mapping(self.data.get("options") or {}, "options", wanted="a mapping of cluster options, e.g. {no-quorum-policy: ignore}")
+        raw = self.mapping(
+            self.data.get("options") or {},
+            "options",
+            wanted="a mapping of cluster options, e.g. {no-quorum-policy: ignore}",
+        )
         options = {}
         for key, value in raw.items():
             name = self.ident(key, "options", what="a cluster option name")
@@ -308,27 +390,43 @@ class Builder:
         raw = self.data.get("nested")
         if raw is None:
             return {}
-        raw = self.mapping(raw, "nested", keys={"styles", "triggers"},
-                           wanted="a mapping {styles: [...], triggers: [...]}: the cases the nested tier runs (minutes each)")
+        raw = self.mapping(
+            raw,
+            "nested",
+            keys={"styles", "triggers"},
+            wanted="a mapping {styles: [...], triggers: [...]}: the cases the nested tier runs (minutes each)",
+        )
         chosen_styles = self.names(raw["styles"], "nested", "styles") if "styles" in raw else ()
         chosen_triggers = self.names(raw["triggers"], "nested", "triggers") if "triggers" in raw else ()
         for value in chosen_styles:
             if value not in styles:
-                raise self.fail(f"'nested' names style '{value}', which the scenario does not run", "nested", "styles",
-                                hint="styles: " + ", ".join(styles))
+                raise self.fail(
+                    f"'nested' names style '{value}', which the scenario does not run",
+                    "nested",
+                    "styles",
+                    hint="styles: " + ", ".join(styles),
+                )
         names = [t.kind for t in triggers]
         for value in chosen_triggers:
             if value not in names:
-                raise self.fail(f"'nested' names trigger '{value}', which the scenario does not run", "nested", "triggers",
-                                hint="triggers: " + ", ".join(names))
+                raise self.fail(
+                    f"'nested' names trigger '{value}', which the scenario does not run",
+                    "nested",
+                    "triggers",
+                    hint="triggers: " + ", ".join(names),
+                )
         return {"nested_styles": chosen_styles, "nested_triggers": chosen_triggers}
 
     def _guest(self) -> Guest:
         raw = self.data.get("guest")
         if raw is None:
             return Guest()
-        raw = self.mapping(raw, "guest", keys={"type", "memory", "period", "dirty"},
-                           wanted="a mapping {type: pv or pvh, memory: MiB, period: seconds, dirty: MiB}")
+        raw = self.mapping(
+            raw,
+            "guest",
+            keys={"type", "memory", "period", "dirty"},
+            wanted="a mapping {type: pv or pvh, memory: MiB, period: seconds, dirty: MiB}",
+        )
         kind = raw.get("type", "pv")
         if kind not in GUEST_TYPES:
             shown = f"'{kind}'" if isinstance(kind, str) else kind_of(kind)

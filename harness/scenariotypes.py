@@ -71,7 +71,7 @@ class Rule:
 class Case:
     """One cell of the matrix: a scenario written in one style, hit by one trigger."""
 
-    scenario: "Scenario"
+    scenario: Scenario
     style: str
     trigger: Trigger
 
@@ -128,13 +128,19 @@ class Scenario:
         if tier != "nested":
             return every
         return [
-            c for c in every
+            c
+            for c in every
             if (not self.nested_styles or c.style in self.nested_styles)
             and (not self.nested_triggers or c.trigger.kind in self.nested_triggers)
         ]
 
     def expected(
-        self, style: str, trigger: str, resource: str, tier: str, version: Version,
+        self,
+        style: str,
+        trigger: str,
+        resource: str,
+        tier: str,
+        version: Version,
         facts: dict[str, str] | None = None,
     ) -> Expectation | None:
         for rule in self.rules:
