@@ -25,15 +25,20 @@ def test_two_files_with_one_name_get_their_own_verdicts(tmp_path: Path, capsys: 
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "twin.yaml").write_text(SCENARIO.format(migrate="true"))
     (tmp_path / "b" / "twin.yaml").write_text(SCENARIO.format(migrate="false"))
-    assert main(["run", str(tmp_path / "a" / "twin.yaml"), str(tmp_path / "b" / "twin.yaml"), "--json",
-                 "--trigger", "move"]) == 0
+    assert (
+        main(
+            ["run", str(tmp_path / "a" / "twin.yaml"), str(tmp_path / "b" / "twin.yaml"), "--json", "--trigger", "move"]
+        )
+        == 0
+    )
     cases = json.loads(capsys.readouterr().out)["cases"]
     by_file = {Path(c["file"]).parent.name: c["verdicts"][0]["verdict"] for c in cases}
     assert by_file == {"a": "migrate", "b": "move"}
 
 
 def test_triggers_of_one_kind_with_different_arguments_are_distinct_cases(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "twin.yaml"
     path.write_text(SCENARIO.format(migrate="true"))
     assert main(["run", str(path), "--json", "--trigger", "standby", "--keep", str(tmp_path / "ev")]) == 0

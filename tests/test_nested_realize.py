@@ -11,13 +11,18 @@ import pytest
 
 from harness import scenario
 from harness.prediction import configured_cib
-from harness.tiers.nested.guest import initramfs, xlcfg
-from harness.tiers.nested import realize
 from harness.scenario import Guest
+from harness.tiers.nested import realize
+from harness.tiers.nested.guest import initramfs, xlcfg
 
 DOM0_AGENTS = {  # what Debian 12's resource-agents and pacemaker put in /usr/lib/ocf/resource.d
-    "ocf:pacemaker:controld", "ocf:heartbeat:lvmlockd", "ocf:heartbeat:LVM-activate", "ocf:heartbeat:Xen",
-    "ocf:heartbeat:LVM", "ocf:heartbeat:Filesystem", "ocf:pacemaker:Dummy",
+    "ocf:pacemaker:controld",
+    "ocf:heartbeat:lvmlockd",
+    "ocf:heartbeat:LVM-activate",
+    "ocf:heartbeat:Xen",
+    "ocf:heartbeat:LVM",
+    "ocf:heartbeat:Filesystem",
+    "ocf:pacemaker:Dummy",
 }
 
 
@@ -31,7 +36,9 @@ def _configuration(name: str, style: str, tmp_path: Path) -> tuple[scenario.Scen
 
 
 def _realize(loaded: scenario.Scenario, config: ET.Element, installed: set[str] = DOM0_AGENTS) -> realize.Realized:
-    return realize.realize(config, loaded.resources[0], loaded.topology, installed, xlcfg.CONFIG, xlcfg.NAME, "mh_shared")
+    return realize.realize(
+        config, loaded.resources[0], loaded.topology, installed, xlcfg.CONFIG, xlcfg.NAME, "mh_shared"
+    )
 
 
 def _constraints(made: realize.Realized) -> set[tuple[str, ...]]:
@@ -46,7 +53,9 @@ def test_seed_storage_becomes_todays_stack_under_the_same_clone(style: str, tmp_
     assert top == [("clone", "mh-locking"), ("clone", "c-xen-vg-fs"), ("primitive", "vm-webdev")]
     assert [p.get("type") for p in made.resources.iter("primitive")] == ["controld", "lvmlockd", "LVM-activate", "Xen"]
     storage = made.resources.find("clone[@id='c-xen-vg-fs']")
-    assert storage is not None and storage.find("meta_attributes/nvpair[@name='interleave']").get("value") == "true"
+    assert storage is not None
+    interleave = storage.find("meta_attributes/nvpair[@name='interleave']")
+    assert interleave is not None and interleave.get("value") == "true"
     constraints = _constraints(made)
     # The VM's own constraints, as the style wrote them, plus locking before storage.
     assert ("", "", "c-xen-vg-fs", "vm-webdev") in constraints
@@ -63,7 +72,8 @@ def test_seed_vm_runs_the_test_guest_without_start_delay(tmp_path: Path) -> None
     assert vm is not None
     params = {n.get("name"): n.get("value") for n in vm.iterfind("instance_attributes/nvpair")}
     assert params == {"xmfile": xlcfg.CONFIG, "name": xlcfg.NAME}
-    assert vm.find("meta_attributes/nvpair[@name='allow-migrate']").get("value") == "true"
+    allow = vm.find("meta_attributes/nvpair[@name='allow-migrate']")
+    assert allow is not None and allow.get("value") == "true"
     assert all(op.get("start-delay") is None for op in vm.iter("op"))
     assert any("start-delay dropped" in n for n in made.notes)
 
@@ -81,7 +91,9 @@ def test_a_scenario_for_todays_stack_is_loaded_as_written(tmp_path: Path) -> Non
     loaded, config = _configuration("xen-lvmlockd", "colocation-order", tmp_path)
     made = _realize(loaded, config)
     ids = [p.get("id") for p in made.resources.iter("primitive")]
-    assert ids == [p.get("id") for p in config.find("resources").iter("primitive")]
+    resources = config.find("resources")
+    assert resources is not None
+    assert ids == [p.get("id") for p in resources.iter("primitive")]
     assert not any("storage realized" in n for n in made.notes)
 
 
@@ -100,7 +112,9 @@ def test_missing_agents_without_topology_is_unrealizable(tmp_path: Path) -> None
 def test_initramfs_overlay_is_a_cpio_the_kernel_reads(tmp_path: Path) -> None:
     archive = tmp_path / "overlay.cpio"
     archive.write_bytes(gzip.decompress(initramfs.overlay(b"#!/bin/sh\necho hi\n")))
-    listing = subprocess.run(["cpio", "-itv"], input=archive.read_bytes(), capture_output=True, check=True).stdout.decode()
+    listing = subprocess.run(
+        ["cpio", "-itv"], input=archive.read_bytes(), capture_output=True, check=True
+    ).stdout.decode()
     assert listing.split()[0] == "-rwxr-xr-x" and listing.split()[-1] == "init"
     out = tmp_path / "out"
     out.mkdir()

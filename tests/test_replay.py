@@ -27,6 +27,7 @@ INPUTS = sorted(
 @pytest.mark.parametrize("path", INPUTS, ids=[f"{p.parent.name}/{p.name}" for p in INPUTS])
 def test_replay_matches_expected(path: Path, update_expected: bool) -> None:
     (result,) = replay.replay([path])
+    assert result.outcome is not None, result.error
     got = result.outcome.as_json()
     expected_file = path.parent / f"{path.name}.expected.json"
     if update_expected:

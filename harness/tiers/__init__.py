@@ -7,6 +7,7 @@ still run the simulate tier, and an unknown name gets a clear error.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..errors import InputError
 from .base import Backend, Lab
@@ -32,7 +33,7 @@ def get_lab(name: str) -> type[Lab]:
     return _load(name, LABS)
 
 
-def _load(name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
+def _load(name: str, table: dict[str, str]) -> Any:
     try:
         dotted = table[name]
     except KeyError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import abc
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ..rundir import RunDir
@@ -50,15 +51,19 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     # Whether cases may run concurrently on one instance (the scheduler: yes; a live cluster: no).
     concurrent: ClassVar[bool] = False
+    # Whether the tier can run on a cluster left up by `migration-harness up` (``run_dir``).
+    can_attach: ClassVar[bool] = False
 
     def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
         """``run_dir``: a live cluster left up by ``migration-harness up`` to use instead of bringing
         one up (restored per case, never torn down); tiers that cannot attach refuse it."""
         self.workdir = workdir
-        if run_dir is not None:
-            raise InputError(f"the {self.name} tier does not run on a cluster left up (--run {run_dir})",
-                             hint="--run is for the nested tier")
-        self.run_dir = run_dir
+        if run_dir is not None and not self.can_attach:
+            raise InputError(
+                f"the {self.name} tier does not run on a cluster left up (--run {run_dir})",
+                hint="--run is for the nested tier",
+            )
+        self.run_dir: Path | None = run_dir
 
     @classmethod
     @abc.abstractmethod
@@ -86,7 +91,7 @@ class Backend(abc.ABC):
     def down(self) -> None:
         """Stop everything this backend started."""
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -102,12 +107,12 @@ class Lab(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def create(cls, nodes: int, rundir: "RunDir", progress: "Callable[[str], None] | None" = None) -> "Lab":
+    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> Lab:
         """Bring up ``nodes`` nodes; on any failure, remove what was started, then raise."""
 
     @classmethod
     @abc.abstractmethod
-    def attach(cls, rundir: "RunDir") -> "Lab": ...
+    def attach(cls, rundir: RunDir) -> Lab: ...
 
     @abc.abstractmethod
     def status(self) -> str:
@@ -123,5 +128,5 @@ class Lab(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def clean(cls, rundir: "RunDir") -> list[str]:
+    def clean(cls, rundir: RunDir) -> list[str]:
         """Remove what a dead run left; returns what was removed (for the report)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from harness.tiers.local.backend import LocalBackend
 from harness.errors import BackendUnavailable
+from harness.tiers.local.backend import LocalBackend
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pytest
 
-
 pytestmark = pytest.mark.tier("nested")
 
 
@@ -29,12 +28,12 @@ def lab(request: pytest.FixtureRequest) -> object:
     return getattr(backend, "lab", None)
 
 
-def test_cluster_formed(lab) -> None:  # type: ignore[no-untyped-def]
+def test_cluster_formed(lab) -> None:
     assert lab.wait_formed(timeout=60).ok
 
 
 @pytest.mark.parametrize("node", ["node1", "node2"])
-def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:  # type: ignore[no-untyped-def]
+def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:
     from harness.tiers.nested import checks, settings
 
     machine = lab.node(node)
@@ -52,7 +51,7 @@ def test_node_is_xen_dom0_with_storage(lab, node: str) -> None:  # type: ignore[
     assert machine.run(["systemctl", "is-active", "sbd"], check=False).stdout.strip() == "active"
 
 
-def test_restore_from_snapshot(lab) -> None:  # type: ignore[no-untyped-def]
+def test_restore_from_snapshot(lab) -> None:
     lab.restore()
     assert lab.wait_formed(timeout=120).ok
     assert lab.node("node1").run(["crm_resource", "--list-raw"]).stdout.split() == ["fence-sbd"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from ... import crmmon
 from ...errors import HarnessError, InputError
 from ...rundir import RunDir
+from ...runner import Result
 from ..base import Lab
 from . import netns
 from . import node as nodemod
@@ -158,8 +159,10 @@ class LocalLab(Lab):
         return ""
 
     # -- use -----------------------------------------------------------------------------------
-    def run_in(self, node: str, argv: list[str], **kwargs: object):  # type: ignore[no-untyped-def]
-        return nodemod.run_in(self.init(node), self.dirs(node), argv, **kwargs)
+    def run_in(
+        self, node: str, argv: list[str], *, check: bool = True, timeout: float | None = 300, what: str | None = None
+    ) -> Result:
+        return nodemod.run_in(self.init(node), self.dirs(node), argv, check=check, timeout=timeout, what=what)
 
     def alive_nodes(self) -> list[str]:
         return [n for n in self.plan.node_names if self.node_alive(n)]

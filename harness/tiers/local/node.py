@@ -233,10 +233,19 @@ def enter_argv(init: Proc, argv: list[str]) -> list[str]:
     return ["nsenter", "-t", str(init.pid), "-n", "-m", "-u", "-i", "-p", "--", *argv]
 
 
-def run_in(init: Proc, dirs: NodeDirs, argv: list[str], **kwargs: object) -> Result:
-    env = {"HOME": str(dirs.root / "home"), "SETUPTOOLS_USE_DISTUTILS": "stdlib"}
-    env.update(kwargs.pop("env", None) or {})  # type: ignore[arg-type]
-    return run(enter_argv(init, argv), env=env, **kwargs)  # type: ignore[arg-type]
+def run_in(
+    init: Proc,
+    dirs: NodeDirs,
+    argv: list[str],
+    *,
+    check: bool = True,
+    timeout: float | None = 300,
+    what: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """``argv`` inside the node, with a HOME of the node's own (crmsh writes its history there)."""
+    full_env = {"HOME": str(dirs.root / "home"), "SETUPTOOLS_USE_DISTUTILS": "stdlib", **(env or {})}
+    return run(enter_argv(init, argv), env=full_env, check=check, timeout=timeout, what=what)
 
 
 def daemons(init: Proc) -> dict[str, int]:

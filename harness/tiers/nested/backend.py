@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,10 +64,10 @@ class NestedObservation(Observation):
 class NestedBackend(Backend):
     name = "nested"
     concurrent = False
+    can_attach = True
 
     def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
-        self.workdir = workdir
-        self.run_dir = run_dir
+        super().__init__(workdir, run_dir=run_dir)
         self.lab: NestedLab | None = None
         self._fresh = False  # just formed: the first case needs no restore
         self._agents: set[str] | None = None
@@ -235,7 +236,7 @@ class NestedBackend(Backend):
         for name, value in options.items():
             node.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)], what=f"cluster option {name}")
 
-    def _wait_idle(self, via: list[str], timeout: float) -> float:
+    def _wait_idle(self, via: Sequence[str], timeout: float) -> float:
         started = time.monotonic()
         lab = self._lab()
         last = ""

@@ -213,7 +213,7 @@ def _build(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    progress(f"box {name}: built in {seconds:.0f}s, {meta['size'] / 2**20:.0f} MiB at {final}")
+    progress(f"box {name}: built in {seconds:.0f}s, {int(str(meta['size'])) / 2**20:.0f} MiB at {final}")
     return final / "package.box"
 
 

@@ -171,7 +171,7 @@ class NestedLab(Lab):
                 raise HarnessError(f"cluster did not form in {timeout:.0f}s: {check.detail}")
             time.sleep(3)
 
-    def _virsh(self, *args: str, what: str | None = None):  # type: ignore[no-untyped-def]
+    def _virsh(self, *args: str, what: str | None = None):
         assert self.isolation is not None
         return run(self.isolation.virsh(*args), what=what, timeout=600)
 
@@ -292,7 +292,7 @@ def _pids(isolation: Isolation) -> list[int]:
     return [p for p in (isolation.holder, isolation.libvirtd, isolation.virtlogd) if p]
 
 
-def _direct_connect(host: str, port: int):  # type: ignore[no-untyped-def]
+def _direct_connect(host: str, port: int):
     import socket
 
     return socket.create_connection((host, port), timeout=10)

@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,7 @@ class Isolation:
         wd = [f"--wd={workdir}"] if workdir else []
         return ["nsenter", "-t", str(self.holder), "-m", "-n", *wd, "--"]
 
-    def start(self, on_pid: callable[[Isolation], None]) -> None:
+    def start(self, on_pid: Callable[[Isolation], None]) -> None:
         """Create namespaces and start virtlogd + libvirtd; ``on_pid`` records progress so a
         failure half-way can still be cleaned up."""
         self.state_dir.mkdir(parents=True, exist_ok=True)

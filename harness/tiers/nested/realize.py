@@ -59,15 +59,15 @@ def _nvpairs(parent: ET.Element, tag: str, owner: str, values: dict[str, str]) -
 def _primitive(
     rid: str, agent: tuple[str, str, str], params: dict[str, str], ops: list[tuple[str, str, str]]
 ) -> ET.Element:
-    element = ET.Element("primitive", id=rid, **{"class": agent[0], "provider": agent[1], "type": agent[2]})
+    element = ET.Element("primitive", {"id": rid, "class": agent[0], "provider": agent[1], "type": agent[2]})
     if params:
         _nvpairs(element, "instance_attributes", rid, params)
     operations = ET.SubElement(element, "operations")
     for name, interval, timeout in ops:
-        extra = {"on-fail": "fence"} if name == "monitor" and agent[2] in {"controld", "lvmlockd"} else {}
-        ET.SubElement(
-            operations, "op", id=f"{rid}-{name}-{interval}", name=name, interval=interval, timeout=timeout, **extra
-        )
+        attributes = {"id": f"{rid}-{name}-{interval}", "name": name, "interval": interval, "timeout": timeout}
+        if name == "monitor" and agent[2] in {"controld", "lvmlockd"}:
+            attributes["on-fail"] = "fence"
+        ET.SubElement(operations, "op", attributes)
     return element
 
 
@@ -195,9 +195,7 @@ def _realize_storage(
     ET.SubElement(
         constraints,
         "rsc_colocation",
-        id=f"col-{anchor}-with-{LOCKING}",
-        rsc=anchor,
-        **{"with-rsc": LOCKING, "score": "INFINITY"},
+        {"id": f"col-{anchor}-with-{LOCKING}", "rsc": anchor, "with-rsc": LOCKING, "score": "INFINITY"},
     )
     ET.SubElement(
         constraints, "rsc_order", id=f"ord-{LOCKING}-then-{anchor}", first=LOCKING, then=anchor, kind="Mandatory"

@@ -52,9 +52,17 @@ class Node:
     def name(self) -> str:
         return self.endpoint.name
 
+    def _transport_of(self, client: paramiko.SSHClient) -> paramiko.Transport:
+        transport = client.get_transport()
+        if transport is None:
+            raise HarnessError(f"{self.name}: the SSH connection to {self.endpoint.host} closed")
+        return transport
+
     def client(self, wait: float = 0) -> paramiko.SSHClient:
-        if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
-            return self._client
+        if self._client is not None:
+            transport = self._client.get_transport()
+            if transport is not None and transport.is_active():
+                return self._client
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -74,7 +82,7 @@ class Node:
                     allow_agent=False,
                     look_for_keys=False,
                 )
-                client.get_transport().set_keepalive(15)
+                self._transport_of(client).set_keepalive(15)
                 self._client = client
                 return client
             except (OSError, paramiko.SSHException) as exc:
@@ -113,7 +121,7 @@ class Node:
         self, command: str, *, check: bool, timeout: float, on_line: Callable[[str], None] | None, what: str | None
     ) -> Result:
         started = time.monotonic()
-        channel = self.client().get_transport().open_session(timeout=30)
+        channel = self._transport_of(self.client()).open_session(timeout=30)
         channel.settimeout(timeout)
         channel.exec_command(command)
         out, err = bytearray(), bytearray()

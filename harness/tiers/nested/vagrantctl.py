@@ -47,7 +47,7 @@ class Vagrant(vagrant.Vagrant):
         except OSError:
             return ""
 
-    def _make_vagrant_command(self, args):  # type: ignore[no-untyped-def]
+    def _make_vagrant_command(self, args):
         return self._prefix + super()._make_vagrant_command(args)
 
 
