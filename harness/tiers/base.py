@@ -88,7 +88,7 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> Observation: ...
 
-    def down(self) -> None:
+    def down(self) -> None:  # noqa: B027 - optional: a tier without processes of its own stops nothing
         """Stop everything this backend started."""
 
     def __enter__(self) -> Backend:
