@@ -1,10 +1,11 @@
-"""Benchmark of the local tier: formation time (2 and 3 nodes), and time per scenario with cluster
-reuse against re-forming the cluster for every scenario.
+"""Benchmark of the local tier: formation time (2 and 3 nodes), time per scenario case with cluster
+reuse against re-forming the cluster for every case, and where a reused case's seconds go.
 
-    sudo /work/main/.venv/bin/python benchmarks/local_cluster.py [--rounds N] [--cases K]
+    sudo .venv/bin/python benchmarks/local_cluster.py [--rounds N] [--cases K]
 
-A "scenario" here is one case of the seed scenario (apply the configuration, trigger, settle,
-verdict). Prints one table; every cluster it starts is torn down, also on Ctrl-C.
+A "case" here is one case of the seed scenario (reset, load the configuration, settle, predict,
+trigger, settle, observe). Prints two tables (the totals side by side, then the median of each
+phase of a reused case); every cluster it starts is torn down, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def formation(nodes: int, rounds: int) -> list[float]:
     return seconds
 
 
-def scenarios(reuse: bool, count: int, workdir: Path) -> tuple[list[float], list[str]]:
+def scenarios(reuse: bool, count: int, workdir: Path) -> tuple[list[float], list[str], list[dict[str, float]]]:
     seed = scenario_mod.load(scenario_mod.find([SEED])[0])
     version = pacemaker_version()
-    picked = [next(c for c in seed.cases() if (c.style, c.trigger.name) == pair) for pair in CASES[:count]]
-    seconds, verdicts = [], []
+    picked = [next(c for c in seed.cases() if (c.style, c.trigger.kind) == pair) for pair in CASES[:count]]
+    seconds: list[float] = []
+    verdicts: list[str] = []
+    phases: list[dict[str, float]] = []
     backend = LocalBackend(workdir)
     try:
         backend.up(seed.nodes)
@@ -61,10 +64,12 @@ def scenarios(reuse: bool, count: int, workdir: Path) -> tuple[list[float], list
                 started = time.monotonic()
             result = run_case(backend, case, workdir / f"{'reuse' if reuse else 'reform'}-{number}", version)
             seconds.append(time.monotonic() - started)
+            if result.observation is not None:
+                phases.append(result.observation.seconds)
             verdicts.append(f"{case.id}: {result.checks[0].verdict.verdict if result.checks else result.error}")
     finally:
         backend.down()
-    return seconds, verdicts
+    return seconds, verdicts, phases
 
 
 def main() -> int:
@@ -79,8 +84,8 @@ def main() -> int:
             times = formation(nodes, args.rounds)
             rows.append((f"formation, {nodes} nodes", times))
         with tempfile.TemporaryDirectory(prefix="mh-bench-") as tmp:
-            reuse, verdicts = scenarios(True, args.cases, Path(tmp))
-            reform, _ = scenarios(False, args.cases, Path(tmp))
+            reuse, verdicts, phases = scenarios(True, args.cases, Path(tmp))
+            reform, _, _ = scenarios(False, args.cases, Path(tmp))
         rows.append(("scenario with cluster reuse", reuse))
         rows.append(("scenario re-forming the cluster", reform))
     except HarnessError as exc:
@@ -89,6 +94,10 @@ def main() -> int:
     print(f"{'what':34} {'n':>3} {'median s':>9} {'min s':>7} {'max s':>7}")
     for label, times in rows:
         print(f"{label:34} {len(times):3d} {statistics.median(times):9.2f} {min(times):7.2f} {max(times):7.2f}")
+    print(f"\n{'phase of a reused case':34} {'n':>3} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for name in dict.fromkeys(k for p in phases for k in p):
+        times = [p[name] for p in phases if name in p]
+        print(f"{name:34} {len(times):3d} {statistics.median(times):9.2f} {min(times):7.2f} {max(times):7.2f}")
     print("verdicts: " + "; ".join(verdicts))
     return 0
 

@@ -10,7 +10,10 @@ saved scheduler input, and ``verdict.txt``.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,6 +78,21 @@ def failed(entries: list[Executed]) -> list[Executed]:
 def input_number(name: str) -> int:
     match = SAVED_INPUT.match(name)
     return int(match.group(2)) if match else 1 << 30
+
+
+class Phases:
+    """Where a live case's seconds go, phase by phase (``with phases("reset"): ...``)."""
+
+    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+        self.seconds: dict[str, float] = dict(seconds or {})
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - started
 
 
 @dataclass

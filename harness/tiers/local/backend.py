@@ -123,44 +123,49 @@ class LocalBackend(Backend):
 
     # -- configure -------------------------------------------------------------------------
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled:
-        started = time.monotonic()
+        phases = live.Phases()
         casedir.mkdir(parents=True, exist_ok=True)
         self.up(scenario.nodes)
         lab = self._lab()
         prepared = config.prepare(scenario, style, casedir)
-        self.reset()
+        with phases("reset"):
+            self.reset()
         agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir)
         first = lab.alive_nodes()[0]
         key = (str(scenario.path), style)
-        if key in self._loaded:
-            config.load_sections(lab, self._loaded[key], first)
-        elif prepared.text is not None:
-            config.apply_crm(lab, scenario, prepared.text, casedir, first)
-            self._loaded[key] = config.sections(lab, first)
-        else:
-            config.apply_xml(lab, scenario, first)
-        for name, value in scenario.options.items():
-            lab.run_in(
-                first,
-                ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
-                what=f"cluster option {name}",
-            )
-        observe.wait_idle(lab)
+        with phases("load"):
+            if key in self._loaded:
+                config.load_sections(lab, self._loaded[key], first)
+            elif prepared.text is not None:
+                config.apply_crm(lab, scenario, prepared.text, casedir, first)
+                self._loaded[key] = config.sections(lab, first)
+            else:
+                config.apply_xml(lab, scenario, first)
+            for name, value in scenario.options.items():
+                lab.run_in(
+                    first,
+                    ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
+                    what=f"cluster option {name}",
+                )
+        with phases("settle"):
+            observe.wait_idle(lab)
         settled_path = casedir / "cib-settled.xml"
-        self._snapshot(settled_path)
-        root = cibmod.read(settled_path)
+        with phases("snapshot"):
+            self._snapshot(settled_path)
+            root = cibmod.read(settled_path)
+            active = self._active(settled_path, casedir)
         for resource in scenario.resources:
             if resource not in cibmod.resource_ids(root):
                 raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
         return Settled(
             list(lab.plan.node_names),
             settled_path,
-            self._active(settled_path, casedir),
+            active,
             root,
             unknown_agents=sorted(a.name for a in agents if not a.installed),
             stand_ins=sorted(a.name for a in agents),
             notes=prepared.notes,
-            seconds={"configure": time.monotonic() - started},
+            seconds=phases.seconds,
         )
 
     def reset(self) -> None:
@@ -217,42 +222,48 @@ class LocalBackend(Backend):
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> LocalObservation:
         lab = self._lab()
+        phases = live.Phases(settled.seconds)
         casedir.mkdir(parents=True, exist_ok=True)
         before = casedir / "cib-before.xml"
-        self._snapshot(before)
-        predicted, notes = live.predict(before, trigger, casedir / "prediction")
+        with phases("predict"):
+            self._snapshot(before)
+            predicted, notes = live.predict(before, trigger, casedir / "prediction")
         notes = list(settled.notes) + notes
         old_inputs = set(observe.pe_inputs(lab))
         survivors = [n for n in lab.plan.node_names if n != trigger.node] if trigger.kind in NODE_LEAVES else None
         t0 = time.time()
-        started = time.monotonic()
-        actions.carry_out(lab, trigger)
-        if survivors and trigger.node:
-            # A DC among the survivors stays idle until its membership notices the loss.
-            observe.node_offline(lab, trigger.node, survivors)
-        if trigger.kind != "none":
-            self._wait_transition(old_inputs)
-        idle = observe.wait_idle(lab, via=survivors)
-        seconds = {**settled.seconds, "trigger+settle": time.monotonic() - started, "idle-wait": idle}
-        entries = observe.window(observe.parse_journal(_read(lab.standin_dir / "journal")), t0)
-        new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)
-        evidence, missing = self._artifacts(casedir, entries, new_inputs)
-        notes += missing
-        plan = live.planned(new_inputs, trigger.vm, casedir / "transitions")
-        notes += plan.notes
-        outcome = live.observed_outcome(entries, settled.active, plan.summary)
-        verdict = outcome[trigger.vm]
-        notes += outcome.notes
-        notes += live.judge(trigger.vm, verdict, entries, plan, predicted)
-        if "cib-after" in evidence:
-            unseen = observe.unjournaled(cibmod.read(evidence["cib-after"]), entries, t0)
-            if unseen:
-                notes.append("the CIB status records operations the journal lacks: " + ", ".join(unseen))
-        doubles = observe.double_active(observe.running(lab), observe.clone_members(settled.cib))
-        for resource, nodes in doubles.items():
-            notes.append(f"DOUBLE-ACTIVE: {resource} runs on {', '.join(nodes)} at once")
-        described = actions.describe(trigger)
-        evidence["verdict"] = live.write_verdict(casedir / "verdict.txt", described, verdict, predicted, plan, notes)
+        with phases("trigger"):
+            actions.carry_out(lab, trigger)
+        with phases("transition"):
+            if survivors and trigger.node:
+                # A DC among the survivors stays idle until its membership notices the loss.
+                observe.node_offline(lab, trigger.node, survivors)
+            if trigger.kind != "none":
+                self._wait_transition(old_inputs)
+        with phases("settle"):
+            observe.wait_idle(lab, via=survivors)
+        with phases("observe"):
+            entries = observe.window(observe.parse_journal(_read(lab.standin_dir / "journal")), t0)
+            new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)
+            evidence, missing = self._artifacts(casedir, entries, new_inputs)
+            notes += missing
+            plan = live.planned(new_inputs, trigger.vm, casedir / "transitions")
+            notes += plan.notes
+            outcome = live.observed_outcome(entries, settled.active, plan.summary)
+            verdict = outcome[trigger.vm]
+            notes += outcome.notes
+            notes += live.judge(trigger.vm, verdict, entries, plan, predicted)
+            if "cib-after" in evidence:
+                unseen = observe.unjournaled(cibmod.read(evidence["cib-after"]), entries, t0)
+                if unseen:
+                    notes.append("the CIB status records operations the journal lacks: " + ", ".join(unseen))
+            doubles = observe.double_active(observe.running(lab), observe.clone_members(settled.cib))
+            for resource, nodes in doubles.items():
+                notes.append(f"DOUBLE-ACTIVE: {resource} runs on {', '.join(nodes)} at once")
+            described = actions.describe(trigger)
+            evidence["verdict"] = live.write_verdict(
+                casedir / "verdict.txt", described, verdict, predicted, plan, notes, seconds=phases.seconds
+            )
         return LocalObservation(
             outcome,
             evidence,
@@ -261,7 +272,7 @@ class LocalBackend(Backend):
             double_active=doubles,
             journal=entries,
             planned=plan.outcome,
-            seconds=seconds,
+            seconds=phases.seconds,
             trigger=described,
         )
 
