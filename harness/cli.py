@@ -233,6 +233,8 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):  # ty
         reldir = workdir / label if args.release and len(args.release) > 1 else workdir
         reldir.mkdir(parents=True, exist_ok=True)
         with backend_cls(reldir, run_dir=run_dir) as backend:
+            if not backend.concurrent:  # a live tier: say what each case is waiting for
+                backend.progress = lambda line: print(line, file=sys.stderr, flush=True)
             if not args.json:
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
             for nodes in sorted({s.nodes for s in scenarios}):

@@ -85,6 +85,10 @@ class SessionState:
             workdir = self.base() / f"{self.tier}-backend"
             workdir.mkdir(parents=True, exist_ok=True)
             self._backend = cls(workdir, run_dir=self.run)
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if not self._backend.concurrent and reporter is not None:
+                # A nested case takes minutes: each phase as it starts, in the session's output.
+                self._backend.progress = reporter.write_line
         if self._nodes != nodes:
             try:
                 self._backend.up(nodes)

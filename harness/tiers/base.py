@@ -58,6 +58,8 @@ class Backend(abc.ABC):
         """``run_dir``: a live cluster left up by ``migration-harness up`` to use instead of bringing
         one up (restored per case, never torn down); tiers that cannot attach refuse it."""
         self.workdir = workdir
+        # Where a live tier says what it is doing while a case takes long (the CLI: stderr).
+        self.progress: Callable[[str], None] | None = None
         if run_dir is not None and not self.can_attach:
             raise InputError(
                 f"the {self.name} tier does not run on a cluster left up (--run {run_dir})",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -81,14 +81,23 @@ def input_number(name: str) -> int:
 
 
 class Phases:
-    """Where a live case's seconds go, phase by phase (``with phases("reset"): ...``)."""
+    """Where a live case's seconds go, phase by phase (``with phases("reset"): ...``); with
+    ``progress``, a line as each phase starts (a nested case takes minutes: say what it waits for)."""
 
-    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+    def __init__(self, seconds: dict[str, float] | None = None, progress: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = dict(seconds or {})
+        self.progress = progress
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(f"  [{time.monotonic() - self.started:6.1f}s] {text}")
 
     @contextlib.contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
+    def __call__(self, name: str, text: str | None = None) -> Iterator[None]:
         started = time.monotonic()
+        if text:
+            self.say(text)
         try:
             yield
         finally:

@@ -154,14 +154,18 @@ class NestedBackend(Backend):
             )
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
-        seconds: dict[str, float] = {}
+        phases = live.Phases(progress=self.progress)
         if not self._fresh:
-            seconds["restore"] = lab.restore()
-            lab.wait_formed(timeout=REFORM_TIMEOUT)
+            with phases("restore", "restoring every VM from the snapshot"):
+                lab.restore()
+                lab.wait_formed(timeout=REFORM_TIMEOUT)
         self._fresh = False
-        self._prepare_guest(scenario)
-        self._load(first, made, scenario.options)
-        seconds["idle-wait"] = self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+        with phases("guest", "installing the test guest on every dom0"):
+            self._prepare_guest(scenario)
+        with phases("load", f"loading style {style} into the live CIB"):
+            self._load(first, made, scenario.options)
+        with phases("settle", "waiting for the storage stack and the guest to start (idle cluster)"):
+            self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
         settled_path = casedir / "cib-settled.xml"
         settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
         active = self.active(settled_path)
@@ -178,14 +182,15 @@ class NestedBackend(Backend):
                 f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
                 hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log",
             )
-        seconds["configure"] = time.monotonic() - started
+        phases.seconds["configure"] = time.monotonic() - started
+        phases.say(f"settled: {vm} on {', '.join(active[vm])}")
         return NestedSettled(
             list(lab.plan.nodes),
             settled_path,
             active,
             cibmod.read(settled_path),
             notes=tuple(made.notes),
-            seconds=seconds,
+            seconds=phases.seconds,
             period=scenario.guest.period,
         )
 
@@ -261,11 +266,13 @@ class NestedBackend(Backend):
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> NestedObservation:
         lab = self._lab()
         casedir.mkdir(parents=True, exist_ok=True)
+        phases = live.Phases(settled.seconds, progress=self.progress)
         period = settled.period if isinstance(settled, NestedSettled) else NestedSettled.period
         first = lab.nodes()[0]
         before = casedir / "cib-before.xml"
-        before.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
-        predicted, notes = live.predict(before, trigger, casedir / "prediction")
+        with phases("predict", "the scheduler's prediction on the live CIB"):
+            before.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
+            predicted, notes = live.predict(before, trigger, casedir / "prediction")
         notes = list(settled.notes) + notes
         gone = trigger.node if trigger.kind in NODE_LEAVES else None
         survivors = [n for n in lab.plan.nodes if n != gone]
@@ -274,17 +281,21 @@ class NestedBackend(Backend):
         # and without them a guest started afresh elsewhere would look like one unbroken boot.
         before_beats = [b for n in lab.plan.nodes for b in heartbeat.parse(observe.console(lab.node(n)), n)]
         inputs = {n: observe.pe_inputs(lab.node(n)) for n in lab.plan.nodes}
-        poller = observe.XlPoller(lab, xlcfg.NAME)
+        poller = observe.XlPoller(lab, xlcfg.NAME, report=phases.say)
         poller.start()
-        started = time.monotonic()
         try:
-            actions.carry_out(lab, trigger)
-            if trigger.kind != "none":
-                self._wait_transition(survivors, inputs, TRANSITION_TIMEOUT)
-            idle = self._wait_idle(survivors, SETTLE_TIMEOUT)
+            with phases("trigger", f"trigger: {actions.describe(trigger)}"):
+                actions.carry_out(lab, trigger)
+            with phases("transition", "waiting for the DC's transition"):
+                if trigger.kind != "none":
+                    self._wait_transition(survivors, inputs, TRANSITION_TIMEOUT)
+            with phases("settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"):
+                self._wait_idle(survivors, SETTLE_TIMEOUT)
         finally:
             poller.stop()
-        seconds = {**settled.seconds, "trigger+settle": time.monotonic() - started, "idle-wait": idle}
+        seconds = phases.seconds
+        seconds["trigger+settle"] = seconds["trigger"] + seconds["transition"] + seconds["settle"]
+        phases.say("settled: reading what ran")
         return self._observe(
             settled,
             trigger,

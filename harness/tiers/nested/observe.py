@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ CONSOLE_GLOB = f"/var/log/xen/console/guest-{xlcfg.NAME}*.log"
 # Sampling every half second sees a migration (tens of seconds under emulation) many times over
 # without loading the dom0s' emulated CPUs.
 POLL = 0.5
+# While a case waits, a line on where the guest is this often (seconds).
+REPORT_EVERY = 30.0
 # Reading a log or a listing over SSH takes well under a second; 60 s means the node is gone.
 READ_TIMEOUT = 60
 
@@ -111,9 +114,11 @@ def migration_seconds(entries: list[Executed], vm: str) -> float | None:
 class XlPoller:
     """``xl list`` on every dom0 every POLL seconds, in a thread of its own SSH connections."""
 
-    def __init__(self, lab: NestedLab, guest: str) -> None:
+    def __init__(self, lab: NestedLab, guest: str, report: Callable[[str], None] | None = None) -> None:
         self.nodes = {name: lab.fresh_node(name) for name in lab.plan.nodes}
         self.history = xl.DomainHistory(guest)
+        self.report = report
+        self._reported = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="xl-poller", daemon=True)
 
@@ -142,4 +147,20 @@ class XlPoller:
                     seen[name] = result.stdout
             if seen:
                 self.history.add(time.time(), seen)
+            if self.report is not None and time.monotonic() - self._reported >= REPORT_EVERY:
+                self._reported = time.monotonic()
+                self.report(self.where())
             self._stop.wait(POLL)
+
+    def where(self) -> str:
+        """Where the guest's domain is, as the last round saw it (a migration shows on both dom0s)."""
+        if not self.history.samples:
+            return f"guest {self.history.guest}: no xl list answered yet"
+        last = self.history.samples[-1]
+        seen = [
+            f"{node}: {d.name} ({d.state.strip('-') or 'idle'})"
+            for node, domains in last.by_node.items()
+            for d in domains
+            if d.name.startswith(self.history.guest)
+        ]
+        return "guest " + ("; ".join(seen) if seen else "on no dom0")
