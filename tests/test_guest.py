@@ -73,3 +73,15 @@ def test_picture_marks_reboots(tmp_path: Path) -> None:
     beats = heartbeat.parse(console(BOOT_A, 0, 20, 5.0, pause_after=10, pause=0.5), "node1") + heartbeat.parse(console(BOOT_B, 0, 10, 2.0), "node2")
     svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "hb.svg", "seed-xen[order-only-move]").read_text()
     assert svg.startswith("<svg") and "reboot" in svg and svg.count("<circle") == 30  # 20 intervals of the first boot, 10 of the second
+
+
+def test_picture_has_a_time_axis_and_marks_the_downtime(tmp_path: Path) -> None:
+    beats = heartbeat.parse(console(BOOT_A, 0, 40, 5.0, pause_after=20, pause=0.8), "node1")
+    evidence = heartbeat.analyse(beats, 0.1)
+    assert evidence.unbroken and evidence.downtime is not None and evidence.worst_gap_at is not None
+    downtime = (evidence.worst_gap_at, evidence.downtime)
+    svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "hb.svg", "move", downtime=downtime).read_text()
+    assert f"downtime {evidence.downtime * 1000:.0f} ms" in svg and "<rect" in svg
+    assert 'text-anchor="middle">0</text>' in svg  # the time axis starts at 0 s
+    rebooted = heartbeat.parse(console(BOOT_B, 0, 10, 2.0), "node2") + beats
+    assert "downtime" not in picture.heartbeat_svg(rebooted, 0.1, tmp_path / "r.svg", "crash", downtime=downtime).read_text()

@@ -404,7 +404,7 @@ class NestedBackend(Backend):
         if guest.unbroken and guest.downtime is not None:
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
-        evidence.update(self._guest_evidence(casedir, beats, period, history, f"{vm}: {described}"))
+        evidence.update(self._guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest))
         evidence["verdict"] = live.write_verdict(
             casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
         )
@@ -423,7 +423,12 @@ class NestedBackend(Backend):
 
     @staticmethod
     def _guest_evidence(
-        casedir: Path, beats: list[heartbeat.Beat], period: float, history: xl.DomainHistory, title: str
+        casedir: Path,
+        beats: list[heartbeat.Beat],
+        period: float,
+        history: xl.DomainHistory,
+        title: str,
+        guest: heartbeat.GuestEvidence,
     ) -> dict[str, Path]:
         evidence: dict[str, Path] = {}
         series = casedir / "heartbeat.tsv"
@@ -431,7 +436,10 @@ class NestedBackend(Backend):
         evidence["heartbeat"] = series
         if beats:
             svg = casedir / "heartbeat.svg"
-            picture.heartbeat_svg(beats, period, svg, title=title)
+            downtime = None
+            if guest.unbroken and guest.worst_gap_at is not None and guest.downtime is not None:
+                downtime = (guest.worst_gap_at, guest.downtime)
+            picture.heartbeat_svg(beats, period, svg, title=title, downtime=downtime)
             evidence["heartbeat-picture"] = svg
         placement = casedir / "xl-history.txt"
         start = history.samples[0].time if history.samples else 0.0

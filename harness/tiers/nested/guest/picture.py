@@ -1,7 +1,9 @@
 """An SVG of the guest's heartbeat through the move: the downtime visible at a glance.
 
-x: the guest's own uptime; y: the delay of each beat beyond the heartbeat period (ms, log scale);
-colour: the dom0 that logged it; a red line where a new boot starts (the guest was restarted).
+x: the guest's own uptime (s, with ticks); y: the delay of each beat beyond the heartbeat period (ms,
+log scale); colour: the dom0 that logged it; a red line where a new boot starts (the guest was
+restarted); a shaded band with its value where the guest was down the longest (a live migration's
+downtime).
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from .heartbeat import Beat
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
 
 
-def heartbeat_svg(beats: list[Beat], period: float, path: Path, title: str) -> Path:
+def _step(span: float) -> float:
+    """A round tick step giving at most ten ticks over ``span`` seconds."""
+    for step in (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600):
+        if span / step <= 10:
+            return step
+    return span / 10
+
+
+def heartbeat_svg(
+    beats: list[Beat], period: float, path: Path, title: str, downtime: tuple[float, float] | None = None
+) -> Path:
+    """``downtime``: (guest uptime when it began, seconds) of the largest gap, for one unbroken boot."""
     width, height, margin = 760, 280, 50
     boots: list[str] = []
     nodes: list[str] = []
@@ -55,6 +68,23 @@ def heartbeat_svg(beats: list[Beat], period: float, path: Path, title: str) -> P
     for tick in (1, 10, 100, 1000, 10000):
         if tick <= top:
             parts.append(f'<text x="{margin - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
+    step = _step(span)
+    for index in range(int(span // step) + 1):
+        at = x(index * step)
+        parts.append(
+            f'<line x1="{at:.1f}" y1="{height - margin}" x2="{at:.1f}" y2="{height - margin + 4}" stroke="#444"/>'
+        )
+        parts.append(f'<text x="{at:.1f}" y="{height - margin + 16}" text-anchor="middle">{index * step:g}</text>')
+    if downtime is not None and len(boots) == 1:
+        began, seconds = downtime
+        left, right = x(began), max(x(began + seconds), x(began) + 2)
+        parts.append(
+            f'<rect x="{left:.1f}" y="{margin}" width="{right - left:.1f}" height="{height - 2 * margin}" '
+            'fill="#d62728" fill-opacity="0.15" stroke="#d62728" stroke-opacity="0.5"/>'
+        )
+        parts.append(
+            f'<text x="{right + 4:.1f}" y="{margin + 24}" fill="#d62728">downtime {seconds * 1000:.0f} ms</text>'
+        )
     for boot in boots[1:]:
         parts.append(
             f'<line x1="{x(offsets[boot]):.1f}" y1="{margin}" x2="{x(offsets[boot]):.1f}" y2="{height - margin}" stroke="red" stroke-dasharray="4"/>'
