@@ -23,8 +23,10 @@ from .errors import HarnessError, InputError
 
 # The Debian release each name stands for, and what the simulate tier needs from it.
 RELEASES = {
+    "bullseye": "Debian 11 (Pacemaker 2.0.5, Xen 4.14)",
     "bookworm": "Debian 12 (Pacemaker 2.1.5, Xen 4.17)",
     "trixie": "Debian 13 (Pacemaker 3.0.0, Xen 4.20)",
+    "forky": "Debian 14, testing (Pacemaker 3.0.1, Xen 4.20)",
 }
 PACKAGES = ["pacemaker-cli-utils", "crmsh", "resource-agents", "pacemaker-resource-agents"]
 # Programs that come from the release (everything else, such as dot, runs on the host).
