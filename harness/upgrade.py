@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .outcome import Verdict
 from .replay import Replayed
@@ -95,6 +96,7 @@ def text(releases: list[str], compared: list[tuple[str, list[Row], dict[str, str
 
     rows = []
     for file, found, errors in compared:
+        file = Path(file).name  # the JSON keeps the whole path
         for name, error in errors.items():
             rows.append([file, "-", *(("error" if n == name else "") for n in releases), f"ERROR on {name}: {error.splitlines()[0]}"])
         for row in found:

@@ -166,3 +166,11 @@ def test_sources_index_names_the_upstream_tarball() -> None:
     assert (source.version, source.upstream, source.directory) == ("2.1.5-1+deb12u1", "2.1.5", "pool/main/p/pacemaker")
     assert source.orig == "pacemaker_2.1.5.orig.tar.gz"
     assert source.files[source.orig] == ("7654b78f08d4994b9fd31b8592addbd7f4b173e2cbf30336722419f1ce45e185", 5807791)
+
+
+def test_unknown_release_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["conformance", "--release", "potato"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown release 'potato'" in err and "Traceback" not in err
