@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import bz2
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from harness import outcome as oc
 from harness import upgrade
+from harness.cli import main
 from harness.replay import Replayed
 
 DATA = Path(__file__).parent / "data" / "conformance" / "upgrade"
@@ -56,3 +61,21 @@ def test_json_and_counts() -> None:
     text = upgrade.text(RELEASES, compared())
     assert text.splitlines()[-1] == ("2 inputs on bookworm and trixie: 1 change a resource's path, "
                                      "1 only Pacemaker's reason text, 0 unchanged, 0 errors")
+
+
+def test_bad_input_on_several_releases_is_an_error_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The host's scheduler under two names: every good input answered, the truncated one an error, exit 2."""
+    replay_data = Path(__file__).parent / "data" / "replay"
+    pengine = tmp_path / "pengine"
+    pengine.mkdir()
+    (pengine / "pe-input-1.bz2").write_bytes(bz2.compress((replay_data / "move.xml").read_bytes()))
+    (pengine / "pe-input-2.bz2").write_bytes(b"<cib><configuration>")
+    assert main(["replay", "--release", "host", "--release", "bookworm", "--json", str(pengine)]) == 2
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["releases"] == ["host", "bookworm"]
+    good, bad = data["inputs"]
+    assert "errors" not in good and {r["id"]: r["change"] for r in good["resources"]}["vm-webdev"] is None
+    assert set(bad["errors"]) == {"host", "bookworm"} and "not XML" in bad["errors"]["host"]
+    assert data["counts"]["errors"] == 1
+    assert "Traceback" not in captured.err
