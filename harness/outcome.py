@@ -183,11 +183,11 @@ def graph_operations(graph: ET.Element) -> list[Operation]:
                 continue
             attributes = action.find("attributes")
             interval = _int(attributes.get("CRM_meta_interval")) if attributes is not None else 0
-            resource = _key_resource(action.get("internal_operation_key"), task, interval)
-            resource = resource or primitive.get("long-id") or primitive.get("id", "")
+            resource = (_key_resource(action.get("internal_operation_key"), task, interval)
+                        or primitive.get("long-id") or primitive.get("id") or "")
             operations.append(Operation(resource, task, action.get("on_node"), interval))
         elif action.tag == "pseudo_event" and task in {"stop", "demote"}:
-            key = action.get("internal_operation_key") or action.get("operation_key", "")
+            key = action.get("internal_operation_key") or action.get("operation_key") or ""
             resource = _key_resource(key, task, 0) or key
             operations.append(Operation(resource, task, None, pseudo=True))
     return operations
@@ -239,7 +239,7 @@ def classify(
         return classify_operations(operations, None, active_before, fenced)
     active_before = active_before or {}
     by_resource = _path_operations(operations, active_before)
-    lines = {}
+    lines: dict[str, int] = {}
     for action in summary:
         lines[action.resource] = lines.get(action.resource, 0) + 1
     outcome = Outcome({}, active_before, fenced)
