@@ -46,6 +46,16 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="migration-harness",
@@ -72,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="for one FILE: {\"resources\": [...]}; for more: a list")
-    p.add_argument("--jobs", type=int, help="parallel replays (default: CPU count)")
+    p.add_argument("--jobs", type=_positive, help="parallel replays (default: CPU count)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
     p.add_argument("--release", action="append", metavar="NAME",
                    help="Debian release whose scheduler replays (repeatable: side by side, and what the upgrade changes)")
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--release", action="append", required=True, metavar="NAME",
                    help="Debian release (repeatable): " + ", ".join(release.RELEASES))
     p.add_argument("--json", action="store_true", help="print the figures and every non-agreeing input as JSON")
-    p.add_argument("--jobs", type=int, help="parallel scheduler runs (default: CPU count)")
+    p.add_argument("--jobs", type=_positive, help="parallel scheduler runs (default: CPU count)")
     p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("record", help="write the verdicts of a `run --json` output into the scenario files")

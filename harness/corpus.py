@@ -11,6 +11,8 @@ the release and the tarball's checksum. With the cache off they go to a temporar
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import lzma
 import shutil
 import tarfile
@@ -130,8 +132,6 @@ def _extract(data: bytes, dest: Path) -> None:
     """The inputs and expected summaries of a Pacemaker tarball, into ``dest``/xml and /summary."""
     (dest / "xml").mkdir(parents=True)
     (dest / "summary").mkdir()
-    import io
-
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
         for member in tar:
             if not member.isfile():
@@ -155,6 +155,9 @@ def _fetch_into(name: str, source: SourcePackage, dest: Path) -> None:
         _extract(data, staging / "c")
         if not any((staging / "c" / "xml").iterdir()):
             raise HarnessError(f"{orig} holds no cts/scheduler/xml inputs")
+        (staging / "c" / "source.json").write_text(json.dumps(
+            {"package": source.package, "version": source.version, "directory": source.directory,
+             "files": source.files}))
         (staging / "c").rename(dest)
     except FileExistsError:
         pass  # another run extracted it meanwhile: the same content
@@ -162,21 +165,39 @@ def _fetch_into(name: str, source: SourcePackage, dest: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _cached(base: Path, name: str) -> tuple[SourcePackage, Path] | None:
+    """The newest corpus of ``name`` already extracted (for a machine without the archive)."""
+    found = sorted((base / "corpus").glob(f"{name}-*/source.json"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return None
+    meta = json.loads(found[-1].read_text())
+    files = {k: (v[0], int(v[1])) for k, v in meta["files"].items()}
+    return SourcePackage(meta["package"], meta["version"], meta["directory"], files), found[-1].parent
+
+
 @contextmanager
 def open_corpus(name: str) -> Iterator[Corpus]:
     """The corpus of release ``name``, fetched on first use (cached; a temporary copy if the
-    cache is off, removed on exit)."""
+    cache is off, removed on exit). Without the archive, the last corpus cached for it."""
     if name == "host":
         name = release.host_codename()
     if name not in release.RELEASES and name != release.host_codename():
         raise InputError(f"unknown release '{name}'", hint="releases: " + ", ".join(release.RELEASES))
-    source = source_package(name)
-    sha256 = source.files[source.orig][0]
     base = cache.root()
+    try:
+        source = source_package(name)
+    except HarnessError:
+        cached = _cached(base, name) if base is not None else None
+        if cached is None:
+            raise
+        yield Corpus(name, *cached)
+        return
+    sha256 = source.files[source.orig][0]
     if base is not None:
         dest = base / "corpus" / f"{name}-{sha256[:16]}"
-        if not (dest / "xml").is_dir():
+        if not (dest / "source.json").is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(dest, ignore_errors=True)  # an extraction of an older version of this module
             _fetch_into(name, source, dest)
         yield Corpus(name, source, dest)
         return
