@@ -186,7 +186,7 @@ def graph_operations(graph: ET.Element) -> list[Operation]:
             resource = (_key_resource(action.get("internal_operation_key"), task, interval)
                         or primitive.get("long-id") or primitive.get("id") or "")
             operations.append(Operation(resource, task, action.get("on_node"), interval))
-        elif action.tag == "pseudo_event" and task in {"stop", "demote"}:
+        elif action.tag == "pseudo_event" and task == "stop":
             key = action.get("internal_operation_key") or action.get("operation_key") or ""
             resource = _key_resource(key, task, 0) or key
             operations.append(Operation(resource, task, None, pseudo=True))
