@@ -174,3 +174,22 @@ def test_unknown_release_is_a_clear_error(capsys: pytest.CaptureFixture[str]) ->
     assert main(["conformance", "--release", "potato"]) == 2
     err = capsys.readouterr().err
     assert "unknown release 'potato'" in err and "Traceback" not in err
+
+
+def test_check_case_runs_the_scheduler_once_and_judges(tmp_path: Path) -> None:
+    """The running part on a stored corpus input, with the host's crm_simulate (2.1.5 on Debian 12)."""
+    from harness.conformance_run import Report, check_case
+
+    case = corpus.Case("bug-suse-707150", DATA / "bug-suse-707150.xml", DATA / "bug-suse-707150.summary")
+    result = check_case(case, tmp_path, "2.1")
+    assert (result.status, result.problems) == ("agree", [])
+    assert not any(tmp_path.iterdir())  # the graph lived only for the call
+    broken = corpus.Case("broken", tmp_path / "broken.xml", DATA / "bug-suse-707150.summary")
+    broken.input.write_text("<cib><configuration>")
+    failed = check_case(broken, tmp_path, "2.1")
+    # crm_simulate recovers what it can of a truncated file and plans nothing: not Pacemaker's answer
+    assert failed.status == "not-reproduced"
+    assert "expected 'Start clvm:0 ( hex-0 )'; crm_simulate does not say it" in failed.problems
+    report = Report("bookworm", "2.1.5", [result, failed], 1.0)
+    assert report.last_line() == "conformance bookworm (Pacemaker 2.1.5): 1/1 inputs agree"
+    assert report.passed and "NOT REPRODUCED by crm_simulate itself broken:" in report.text()
