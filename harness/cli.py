@@ -16,8 +16,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import release, releaseroot, rundir, scenario, scratch, tiers
 from .errors import FileFailure, HarnessError, InputError
@@ -77,7 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="for one FILE: {\"resources\": [...]}; for more: a list")
     p.add_argument("--jobs", type=_positive_int, help="parallel replays (default: CPU count)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
+    p.add_argument("--release", action="append", metavar="NAME",
+                   help="Debian release whose scheduler replays (repeatable: side by side, and what the upgrade changes)")
+    p.add_argument("--all", action="store_true", help="with several --release: every resource, not only those that change")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("conformance", help="replay Pacemaker's own scheduler regression corpus of a release and "
+                                           "compare every verdict with the expected Transition Summary")
+    p.add_argument("--release", action="append", required=True, metavar="NAME",
+                   help="Debian release (repeatable): " + ", ".join(release.RELEASES))
+    p.add_argument("--json", action="store_true", help="print the figures and every non-agreeing input as JSON")
+    p.add_argument("--jobs", type=_positive_int, help="parallel scheduler runs (default: CPU count)")
+    p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("record", help="write the verdicts of a `run --json` output into the scenario files")
     p.add_argument("results", type=Path, metavar="RESULTS.json")
@@ -330,18 +341,58 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if args.keep is not None:
         _workdir(args.keep, "replay")
-    results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
+    if args.release and len(args.release) > 1:
+        return _replay_releases(args)
+    if args.release:
+        from .conformance_run import activated
+
+        with activated(args.release[0], lambda line: print(line, file=sys.stderr, flush=True)):
+            results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
+    else:
+        results = replay.replay(args.files, jobs=args.jobs, keep=args.keep)
     if args.json:
-        if len(results) == 1 and results[0].outcome is not None:
+        if len(results) == 1 and not results[0].error:
             print(json.dumps(results[0].outcome.as_json(), indent=2))
         else:
-            print(json.dumps([{"file": str(r.path), **(r.outcome.as_json() if r.outcome else {"error": r.error})}
+            print(json.dumps([{"file": str(r.path), **({"error": r.error} if r.error else r.outcome.as_json())}
                               for r in results], indent=2))
     else:
         print(report.replay_text(results))
-    for failed in (r for r in results if r.error):
-        print(f"migration-harness: error: {failed.error}", file=sys.stderr)
+    for result in results:
+        if result.error:
+            print(f"migration-harness: error: {result.error}", file=sys.stderr)
     return EXIT_ERROR if any(r.error for r in results) else EXIT_OK
+
+
+def _replay_releases(args: argparse.Namespace) -> int:
+    from . import replay, upgrade
+    from .conformance_run import activated
+
+    by_release = {}
+    for name in args.release:
+        with activated(name, lambda line: print(line, file=sys.stderr, flush=True)):
+            by_release[name] = replay.replay(args.files, jobs=args.jobs,
+                                             keep=args.keep / name if args.keep else None)
+    compared = upgrade.compare(by_release)
+    if args.json:
+        print(json.dumps(upgrade.as_json(list(by_release), compared), indent=2))
+    else:
+        print(upgrade.text(list(by_release), compared, all_rows=args.all))
+    return EXIT_ERROR if any(errors for _, _, errors in compared) else EXIT_OK
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from . import conformance_run
+
+    reports = []
+    for name in args.release:
+        report = conformance_run.run_release(name, jobs=args.jobs, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        reports.append(report)
+        if not args.json:
+            print(report.text(), flush=True)
+    if args.json:
+        print(json.dumps({"releases": [r.as_json() for r in reports]}, indent=2))
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_MISMATCH
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -15,8 +15,9 @@ The session's lifecycle is ``harness.session``, the closing table ``harness.term
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -10,9 +10,9 @@ paths (``wrap``); ``host`` (or the host's own codename) uses the host's tools. B
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from . import cache
 from .errors import HarnessError
@@ -20,8 +20,10 @@ from .tools import which
 
 # The Debian release each name stands for, and what the simulate tier needs from it.
 RELEASES = {
+    "bullseye": "Debian 11 (Pacemaker 2.0.5, Xen 4.14)",
     "bookworm": "Debian 12 (Pacemaker 2.1.5, Xen 4.17)",
     "trixie": "Debian 13 (Pacemaker 3.0.0, Xen 4.20)",
+    "forky": "Debian 14, testing (Pacemaker 3.0.1, Xen 4.20)",
 }
 PACKAGES = ["pacemaker-cli-utils", "crmsh", "resource-agents", "pacemaker-resource-agents"]
 # Programs that come from the release (everything else, such as dot, runs on the host).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from .release import PACKAGES, RELEASES, Release, host_codename
 from .runner import run
 
 # Bump when the way a root is built changes (the packages and the archive are keyed on their own).
-RECIPE = 1
+RECIPE = 2  # 2: apt accepts an archive snapshot's expired Valid-Until
 # mmdebstrap downloads and unpacks ~150 packages: 2-4 minutes here; 30 minutes means it is stuck.
 BUILD_TIMEOUT = 1800
 
@@ -53,15 +54,17 @@ def ensure(name: str, progress: Callable[[str], None] = print) -> Release:
 
 
 def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
-    staging = rootfs.parent / "staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    rootfs.parent.mkdir(parents=True, exist_ok=True)
+    # A staging directory of this build's own: two builds of one release never share one.
+    staging = Path(tempfile.mkdtemp(prefix="staging-", dir=rootfs.parent))
     tarball = staging / "rootfs.tar"
     started = time.monotonic()
     progress(f"release {name}: building its Pacemaker tools with mmdebstrap from {mirror()} (about 2 minutes, once)")
     try:
         run(
-            ["mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
+            # A testing release's InRelease may be past its Valid-Until on an archive snapshot.
+            ["mmdebstrap", "--variant=apt", "--aptopt=Acquire::Check-Valid-Until \"false\"",
+             "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
             timeout=BUILD_TIMEOUT,
             what=f"build the {name} root filesystem",
             hint="mmdebstrap needs the Debian archive; see the output above",
@@ -71,7 +74,11 @@ def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
         with tarfile.open(tarball) as tar:
             tar.extractall(target, filter="fully_trusted")
         tarball.unlink()
-        target.rename(rootfs)
+        try:
+            target.rename(rootfs)
+        except OSError:
+            if not (rootfs / "usr" / "sbin" / "crm_simulate").exists():
+                raise  # not a concurrent build of the same root that finished first
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     progress(f"release {name}: ready in {time.monotonic() - started:.0f} s at {rootfs}")

@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import cib as cibmod
-from . import simulator
-from .errors import CommandFailed, HarnessError, InputError
+from . import scratch, simulator
+from .errors import HarnessError, InputError
 from .outcome import Outcome
 
 # pe-input-12.bz2, also with a prefix as crm_report and the harness's evidence name them
@@ -33,7 +32,7 @@ class Replayed:
     outcome: Outcome | None  # None when the input could not be replayed: see ``error``
     vms: list[str]  # migratable resources (allow-migrate, or a VM agent)
     cib_version: tuple[int, int, int] = (0, 0, 0)  # admin_epoch, epoch, num_updates
-    error: str | None = None  # why this input (one of several) gave no verdict
+    error: str | None = None  # why this input has no verdicts (the others still have theirs)
 
     @property
     def sequence(self) -> tuple[tuple[int, int, int], tuple[int, str]]:
@@ -66,23 +65,22 @@ def _order(path: Path) -> tuple[int, str]:
     return (int(match.group(2)), path.name) if match else (1 << 30, path.name)
 
 
-def replay_one(path: Path, workdir: Path) -> Replayed:
-    root = cibmod.read(path)
-    cibmod.check_is_cib(root, path)
-    plain = workdir / (path.name.removesuffix(".bz2").removesuffix(".gz") + ("" if path.name.endswith(".xml") else ".xml"))
-    # The bytes as given (decompressed), so that the scheduler's line numbers are the user's.
-    plain.write_bytes(cibmod.read_bytes(path))
+def replay_one(path: Path, workdir: Path, keep: bool = False) -> Replayed:
+    """One input: read and parsed once (for its VMs and version), piped to the scheduler as it is."""
+    data = cibmod.read_bytes(path)
     try:
-        sim = simulator.simulate(plain, plain.with_suffix(""), run_actions=False, save_output=False)
-    except CommandFailed as exc:
-        shown = str(path) + (" (decompressed)" if path.suffix in {".bz2", ".gz"} else "")
-        raise InputError(f"the scheduler cannot process this input: crm_simulate {exc.status}\n"
-                         + exc.output(rename={str(plain): shown}), path=path) from None
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise InputError(f"not XML ({exc})", path=path, line=exc.position[0],
+                         hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it") from None
+    cibmod.check_is_cib(root, path)
+    try:
+        planned = simulator.schedule(data, workdir, keep_as=path.name if keep else None)
     except HarnessError as exc:
         raise InputError(f"the scheduler cannot process this input: {exc.message}", path=path) from None
     vms = [p.id for p in cibmod.primitives(root) if p.allow_migrate or p.type in _VM_AGENTS]
     version = tuple(_int(root.get(name)) for name in ("admin_epoch", "epoch", "num_updates"))
-    return Replayed(path, sim.outcome(), vms, version)  # type: ignore[arg-type]
+    return Replayed(path, planned.outcome(), vms, version)  # type: ignore[arg-type]
 
 
 def _int(value: str | None) -> int:
@@ -99,19 +97,17 @@ def replay(
     keep: Path | None = None,
     progress: Callable[[Replayed], None] | None = None,
 ) -> list[Replayed]:
+    """Every input replayed by the active release's scheduler, in parallel, in the order given.
+    An input that cannot be replayed gets a result with ``error`` set; the others are answered."""
     files = expand(paths)
-    workdir = keep or Path(tempfile.mkdtemp(prefix="mh-replay-"))
+    workdir = keep or scratch.make("replay")
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         def one(path: Path) -> Replayed:
-            sub = workdir / f"{len(str(path))}-{abs(hash(str(path)))}"
-            sub.mkdir(exist_ok=True)
             try:
-                result = replay_one(path, sub)
-            except InputError as exc:
-                if len(files) == 1:
-                    raise
-                result = Replayed(path, None, [], error=str(exc))
+                result = replay_one(path, workdir, keep is not None)
+            except HarnessError as exc:
+                result = Replayed(path, Outcome({}), [], error=str(exc))
             if progress:
                 progress(result)
             return result

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .engine import CaseResult
 from .errors import FileFailure
+from .outcome import Verdict
 from .replay import Replayed, timeline
 
 
@@ -109,27 +110,32 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
     return "\n".join(lines)
 
 
+def _verdict_row(v: Verdict) -> list[str]:
+    verdict = v.verdict + (" (blocked)" if v.blocked else "")
+    return [v.resource, verdict, v.from_node or "-", v.to_node or "-", v.role or "", v.reason or ""]
+
+
 def replay_text(results: Sequence[Replayed]) -> str:
-    if len(results) == 1 and results[0].outcome is not None:
+    if len(results) == 1 and not results[0].error:
         outcome = results[0].outcome
-        rows = [[v.resource, v.verdict, v.from_node or "-", v.to_node or "-", v.reason or ""] for v in outcome.verdicts.values()]
-        text = table(rows, ["resource", "verdict", "from", "to", "reason"]) if rows else "the transition does nothing"
+        rows = [_verdict_row(v) for v in outcome.all()]
+        text = table(rows, ["resource", "verdict", "from", "to", "role", "reason"]) if rows else "the transition does nothing"
+        fenced = f"\nfenced: {', '.join(outcome.fenced)}" if outcome.fenced else ""
         notes = "".join(f"\nnote: {n}" for n in outcome.notes)
-        return f"{results[0].path}\n{text}{notes}"
-    failed = [r for r in results if r.outcome is None]
-    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(failed)} of them could not be" if failed else "")]
-    acted = [r for r in results if r.outcome is not None and r.outcome.verdicts]
+        return f"{results[0].path}\n{text}{fenced}{notes}"
+    good = [r for r in results if not r.error]
+    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(results) - len(good)} with errors" if len(good) < len(results) else "")]
+    acted = [r for r in good if r.outcome.verdicts]
     lines.append(f"{len(acted)} of them act on a resource")
-    if failed:
-        lines.append("")
-        lines.append(table([[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
-                           ["input", "result", "error (in full on stderr)"]))
-    for vm, events in timeline(list(results)).items():
+    for result in results:
+        if result.error:
+            lines.append(f"ERROR {result.path}: {result.error.splitlines()[0]}")
+    for vm, events in timeline(good).items():
         lines.append("")
         lines.append(f"timeline of {vm}:")
         lines.extend(f"  {name}: {text.split(': ', 1)[1]}" for name, text in events)
-    vms = {vm for r in results for vm in r.vms}
-    quiet = sorted(vms - set(timeline(list(results))))
+    vms = {vm for r in good for vm in r.vms}
+    quiet = sorted(vms - set(timeline(good)))
     if quiet:
         lines.append("")
         lines.append("VMs no input acts on: " + ", ".join(quiet))

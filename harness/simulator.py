@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from . import outcome as oc
 from .errors import CommandFailed, HarnessError
@@ -85,6 +87,50 @@ def simulate(
     except (ET.ParseError, OSError) as exc:
         raise HarnessError(f"crm_simulate wrote unreadable output for {cib_in}: {exc}") from None
     return Simulation(tuple(argv), cib_in, graph_path, dot_path, cib_out, result_path, root, graph)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One scheduler run on an input, nothing executed: where resources are (``result``'s
+    ``cluster_status``), the summary (its ``actions``) and the transition graph, parsed once."""
+
+    argv: tuple[str, ...]
+    result: ET.Element
+    graph: ET.Element
+
+    def outcome(self) -> oc.Outcome:
+        return oc.classify(self.graph, oc.summary_actions(self.result), oc.active_resources(self.result))
+
+
+def schedule(cib: Path | bytes, workdir: Path, *, keep_as: str | None = None, timeout: float = 120) -> Schedule:
+    """Run the scheduler once on ``cib`` (a file crm_simulate reads itself, plain or ``.bz2``, or
+    the XML, piped in) and parse what it answers. ``workdir`` holds the graph for the time of the
+    call, or keeps it and the summary as ``<keep_as>.graph.xml`` and ``<keep_as>.summary.xml``."""
+    if keep_as:
+        graph_path = workdir / f"{keep_as}.graph.xml"
+    else:
+        fd, name = tempfile.mkstemp(prefix="graph-", suffix=".xml", dir=workdir)
+        os.close(fd)
+        graph_path = Path(name)
+    source = ["--xml-file", str(cib)] if isinstance(cib, Path) else ["--xml-pipe"]
+    argv = ["crm_simulate", *source, "--run", "--save-graph", str(graph_path), "--output-as", "xml"]
+    what = f"the scheduler failed on {cib if isinstance(cib, Path) else 'the input'}"
+    try:
+        result = run(argv, input=None if isinstance(cib, Path) else cib.decode(errors="replace"),
+                     check=False, timeout=timeout)
+        if not result.ok:
+            raise CommandFailed(argv, result.rc, result.stdout, result.stderr, what=what)
+        if keep_as:
+            (workdir / f"{keep_as}.summary.xml").write_text(result.stdout)
+        try:
+            root = ET.fromstring(result.stdout)
+            graph = ET.parse(graph_path).getroot()
+        except (ET.ParseError, OSError) as exc:
+            raise HarnessError(f"crm_simulate wrote unreadable output ({exc})") from None
+    finally:
+        if not keep_as:
+            graph_path.unlink(missing_ok=True)
+    return Schedule(tuple(argv), root, graph)
 
 
 def text_summary(cib_in: Path, **kwargs: Sequence[str]) -> Result:

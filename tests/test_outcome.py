@@ -47,8 +47,10 @@ def test_failed_dependency_restarts_vm_and_recovers_the_clone_instance() -> None
 
 
 def test_failed_migrate_to_is_recovered_by_stop_and_start() -> None:
+    """Pacemaker's summary says 'Recover vm-webdev ( node2 )': the failed migration left it active
+    on both nodes; it is stopped on both and started on node2."""
     verdict = classify("failed-migrate-to")["vm-webdev"]
-    assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("recover", "node1", "node2")
+    assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("recover", "node2", "node2")
     stops = sorted(op.node or "" for op in verdict.operations if op.task == "stop")
     assert stops == ["node1", "node2"]
 
@@ -78,7 +80,11 @@ def test_summary_disagreeing_with_graph_is_reported() -> None:
 
 def test_json_shape() -> None:
     data = classify("move").as_json()
-    assert data == {"resources": [{"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None}]}
+    assert data == {
+        "resources": [{"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None,
+                       "blocked": False, "role": None}],
+        "fenced": [],
+    }
 
 
 @pytest.mark.parametrize("text,expected", [("20", 20000), ("20s", 20000), ("1m", 60000), ("500ms", 500), ("0", 0)])

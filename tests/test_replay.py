@@ -14,7 +14,6 @@ import pytest
 
 from harness import replay
 from harness.cli import main
-from harness.errors import InputError
 
 REPLAY = Path(__file__).parent / "data" / "replay"  # made with crm_simulate (make_inputs.py)
 REAL = Path(__file__).parent / "data" / "real"  # saved by the DCs of real clusters
@@ -50,7 +49,7 @@ def test_directory_replay_gives_a_timeline(tmp_path: Path, capsys: pytest.Captur
     assert sorted(timeline[1:4]) == [
         "  pe-input-1.bz2: migrate node1 -> node2",
         "  pe-input-2.bz2: start on node2",
-        "  pe-input-3.bz2: recover node1 -> node2",
+        "  pe-input-3.bz2: recover on node2",
     ]
 
 
@@ -58,7 +57,8 @@ def test_json_for_one_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--json", str(REPLAY / "standby.xml.bz2")]) == 0
     data = json.loads(capsys.readouterr().out)
     by_id = {r["id"]: r for r in data["resources"]}
-    assert by_id["vm-webdev"] == {"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None}
+    assert by_id["vm-webdev"] == {"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None,
+                                  "blocked": False, "role": None}
     assert by_id["clvm:0"]["verdict"] == "stop"
     assert by_id["clvm:0"]["reason"] == "node availability"
 
@@ -79,8 +79,24 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path, content: bytes, message: st
     err = capsys.readouterr().err
     assert message in err and str(bad) in err
     assert "Traceback" not in err
-    with pytest.raises(InputError):
-        replay.replay([bad])
+    (result,) = replay.replay([bad])
+    assert result.error is not None and message in result.error
+
+
+def test_bad_input_among_good_ones_is_an_error_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A truncated input does not stop the others: they are answered, it gets an error row, exit 2."""
+    pengine = tmp_path / "pengine"
+    pengine.mkdir()
+    (pengine / "pe-input-1.bz2").write_bytes(bz2.compress((REPLAY / "move.xml").read_bytes()))
+    (pengine / "pe-input-2.bz2").write_bytes(bz2.compress((REPLAY / "move.xml").read_bytes()[:500]))
+    (pengine / "pe-input-3.bz2").write_bytes(bz2.compress((REPLAY / "crash.xml").read_bytes()))
+    assert main(["replay", "--json", str(pengine)]) == 2
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [("error" in r) for r in rows] == [False, True, False]
+    assert "not XML" in rows[1]["error"] and "pe-input-2.bz2" in rows[1]["error"]
+    assert {r["id"]: r["verdict"] for r in rows[0]["resources"]}["vm-webdev"] == "migrate"
+    assert "Traceback" not in captured.err
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,5 +111,5 @@ def test_real_failed_migration_timeline_is_chronological(capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert out.splitlines()[-2:] == [
         "  node2-pe-input-3.bz2: migrate node1 -> node2",
-        "  node2-pe-error-0.bz2: recover node1 -> node2",
+        "  node2-pe-error-0.bz2: recover on node2",
     ]
