@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import cib as cibmod
 from . import scratch, simulator
-from .errors import HarnessError, InputError
+from .errors import CommandFailed, HarnessError, InputError
 from .outcome import Outcome
 
 # pe-input-12.bz2, also with a prefix as crm_report and the harness's evidence name them
@@ -76,6 +76,14 @@ def replay_one(path: Path, workdir: Path, keep: bool = False) -> Replayed:
     cibmod.check_is_cib(root, path)
     try:
         planned = simulator.schedule(data, workdir, keep_as=path.name if keep else None)
+    except CommandFailed as exc:
+        # The input is piped in: crm_simulate calls it unknown.xml; its line numbers are the user's.
+        shown = str(path) + (" (decompressed)" if path.suffix in {".bz2", ".gz"} else "")
+        raise InputError(
+            f"the scheduler cannot process this input: crm_simulate {exc.status}\n"
+            + exc.output(rename={"unknown.xml": shown}),
+            path=path,
+        ) from None
     except HarnessError as exc:
         raise InputError(f"the scheduler cannot process this input: {exc.message}", path=path) from None
     vms = [p.id for p in cibmod.primitives(root) if p.allow_migrate or p.type in _VM_AGENTS]

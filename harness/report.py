@@ -124,12 +124,14 @@ def replay_text(results: Sequence[Replayed]) -> str:
         notes = "".join(f"\nnote: {n}" for n in outcome.notes)
         return f"{results[0].path}\n{text}{fenced}{notes}"
     good = [r for r in results if not r.error]
-    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(results) - len(good)} with errors" if len(good) < len(results) else "")]
+    failed = [r for r in results if r.error]
+    lines = [f"{len(results)} scheduler inputs replayed" + (f", {len(failed)} of them could not be" if failed else "")]
     acted = [r for r in good if r.outcome.verdicts]
     lines.append(f"{len(acted)} of them act on a resource")
-    for result in results:
-        if result.error:
-            lines.append(f"ERROR {result.path}: {result.error.splitlines()[0]}")
+    if failed:
+        lines.append("")
+        lines.append(table([[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
+                           ["input", "result", "error (in full on stderr)"]))
     for vm, events in timeline(good).items():
         lines.append("")
         lines.append(f"timeline of {vm}:")
