@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=Path, metavar="DIR",
                    help="nested tier: run on the cluster `up --tier nested` left in DIR (restored per case, left up)")
     p.add_argument("--record", action="store_true", help="write the measured verdicts into each scenario file's 'measured:' block")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write one self-contained HTML page: table, cases, pictures")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
@@ -271,7 +272,8 @@ def _case_done(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def _report_run(args, results, by_release, workdir, started, failures):  # type: ignore[no-untyped-def]
-    from . import report
+    from . import htmlreport, report
+    from .summary import summarize
 
     for failure in failures:
         print(f"migration-harness: error: {failure.error}", file=sys.stderr)
@@ -284,11 +286,15 @@ def _report_run(args, results, by_release, workdir, started, failures):  # type:
     if args.tier == "simulate":
         from .prediction import render_evidence
 
-        for result in results if args.keep else failing:
+        for result in results if args.keep or args.html else failing:
             if result.observation:
                 render_evidence(result.observation)
+    pages = [summarize(r) for r in results] if args.html else []  # read before the evidence is pruned
     if not args.keep:
         _prune(workdir, failing)  # before the report, so that every evidence path it prints exists
+    if args.html:
+        htmlreport.write(args.html, pages, errors=[(str(f.path), f.error) for f in failures])
+        print(f"HTML report: {args.html}", file=sys.stderr)
     elapsed = time.monotonic() - started
     if args.json:
         counts = report.counts(results)
