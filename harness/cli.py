@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import release, releaseroot, rundir, scenario, scratch, tiers
+from . import release, releaseroot, rundir, scaffold, scenario, scratch, tiers
 from .errors import FileFailure, HarnessError, InputError
 from .styles import AS_WRITTEN, STYLES
 from .triggers import KINDS
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", type=Path, metavar="RESULTS.json")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files or shipped names (default: all shipped)")
     p.set_defaults(func=cmd_record)
+
+    scaffold.add_parser(sub)  # init [DIR]: a repository of one's own scenarios
 
     p = sub.add_parser("list", help="shipped scenarios, styles and triggers")
     p.set_defaults(func=cmd_list)
