@@ -101,7 +101,7 @@ def test_browser_shows_table_sections_and_pictures(page: Path, tmp_path: Path) -
 
 
 def summary(**changes: object) -> CaseSummary:
-    base = dict(
+    base: dict[str, object] = dict(
         scenario="mine", file="/x/scenarios/mine.yaml", case="group-move", full_id="mine[group-move]",
         style="group", trigger="move", tier="simulate", release="bookworm", pacemaker="2.1.5", status="PASS",
         verdict="move node1 -> node2", expected="move",

@@ -40,7 +40,7 @@ def test_junit_xml_carries_each_cases_verdict_and_where_it_ran(pytester: pytest.
                                 "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     cases = {
-        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+        case.get("name"): {str(p.get("name")): str(p.get("value")) for p in case.iter("property")}
         for case in ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
     }
     move, crash = cases["mine[as-written-move]"], cases["mine[as-written-crash]"]
