@@ -17,7 +17,7 @@ from pngpixels import near, pixels  # tests/pngpixels.py (rootdir-relative impor
 from harness import htmlreport, scenario, svginline
 from harness.cli import main
 from harness.runner import run
-from harness.summary import CaseSummary, VerdictSummary
+from harness.summary import CaseSummary, VerdictSummary, summarize
 
 CHROMIUM = shutil.which("chromium")
 # Root in a container: no sandbox; nothing that talks to the network or to Google.
@@ -153,3 +153,46 @@ def test_two_releases_side_by_side_with_changed_paths() -> None:
     assert "<th>simulate, bookworm (Pacemaker 2.1.5)</th><th>simulate, trixie (Pacemaker 3.0.0)</th>" in text
     assert "CHANGED" in text
     assert "CHANGED" not in htmlreport.render([old, same_path]), "a changed reason alone is not a changed path"
+
+
+def test_a_nested_case_shows_prediction_plan_reality_and_the_guest(tmp_path: Path) -> None:
+    """From the nested tier's stored real output (the seed's move, the guest migrated node2 -> node1):
+    the guest's heartbeat picture and downtime, and the prediction next to what the cluster did."""
+    from harness.engine import CaseResult, Check
+    from harness.outcome import Operation, Outcome, Verdict
+    from harness.plugin import junit_properties
+    from harness.tiers.nested.backend import NestedObservation
+    from harness.tiers.nested.guest import heartbeat, picture
+    from harness.version import Version
+
+    data = Path(__file__).parent / "data" / "nested"
+    beats = [b for node in ("node2", "node1")
+             for b in heartbeat.parse((data / f"nested-seed-move.{node}.console.log").read_text(), node)]
+    guest = heartbeat.analyse(beats, 0.1)
+    assert guest.unbroken and guest.downtime is not None
+    svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "heartbeat.svg", "mh-guest")
+    (tmp_path / "verdict.txt").write_text("vm-webdev: migrate node2 -> node1\n")
+    seed = next(p for p in scenario.shipped() if scenario.load(p).name == "seed-xen")
+    case = next(c for c in scenario.load(seed).cases() if c.id == "colocation-order-move")
+    migrated = Verdict("vm-webdev", "migrate", "node2", "node1",
+                       operations=(Operation("vm-webdev", "migrate_to", "node2"),
+                                   Operation("vm-webdev", "migrate_from", "node1")))
+    observation = NestedObservation(
+        Outcome({"vm-webdev": migrated}), evidence={"heartbeat-picture": svg, "verdict": tmp_path / "verdict.txt"},
+        notes=["realized: c-xen-vg-fs holds LVM-activate of the shared VG"],
+        prediction=Outcome({"vm-webdev": migrated}), planned=Outcome({"vm-webdev": migrated}),
+        trigger="crm_resource --move --resource vm-webdev --node node1", guest=guest)
+    expected = case.expected("vm-webdev", "nested", Version.parse("2.1.5"), {"xen": "4.17.5", "guest": "pv"})
+    result = CaseResult(case, "nested", Version.parse("2.1.5"), None, observation,
+                        [Check("vm-webdev", migrated, expected)], casedir=tmp_path, release="bookworm")
+
+    s = summarize(result)
+    text = htmlreport.render([s])
+    downtime = f"{guest.downtime * 1000:.0f} ms"
+    assert f"<td>kept running, down {downtime}</td>" in text  # the table's guest column
+    assert f"downtime {downtime}" in text and "guest heartbeat</figcaption><svg" in text
+    assert "<th>scheduler predicted</th><th>DC planned</th><th>cluster did</th>" in text
+    assert text.count("vm-webdev: migrate node2 -&gt; node1") >= 4  # verdict, predicted, planned, did
+    assert "realized: c-xen-vg-fs" in text and "verdict.txt" in text
+    properties = dict(junit_properties(s, result))
+    assert properties["guest_downtime_ms"] == f"{guest.downtime * 1000:.0f}" and properties["tier"] == "nested"
