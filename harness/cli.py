@@ -202,6 +202,10 @@ def _select(args: argparse.Namespace, scenarios: list[scenario.Scenario]) -> lis
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.html:
+        from .htmlreport import check_target
+
+        check_target(args.html)  # before minutes of cases, not after
     scenarios, failures = _load_scenarios(args.scenarios)
     cases = _select(args, scenarios)
     if args.run is not None and args.tier != "nested":

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import html
+import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
 from . import svginline
-from .errors import HarnessError
+from .errors import HarnessError, InputError
 from .summary import CaseSummary
 
 STATUSES = ("PASS", "FAIL", "NO-EXPECT", "ERROR", "SKIP")
@@ -37,6 +38,16 @@ def write(path: Path, summaries: Sequence[CaseSummary], *, errors: Iterable[tupl
         raise HarnessError(f"cannot write the HTML report {path}: {exc.strerror or exc}",
                            hint="give a writable file path") from None
     return path
+
+
+def check_target(path: Path) -> None:
+    """Refuse, before a run, a page path that cannot be written: a directory, or a parent that is
+    not a directory or not writable."""
+    parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if path.is_dir():
+        raise InputError("is a directory", path=path, hint="give a file name such as report.html")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write the HTML report: {parent} is not a writable directory", path=path)
 
 
 def render(summaries: Sequence[CaseSummary], *, errors: Iterable[tuple[str, str]] = (),

@@ -73,8 +73,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if shipped:
         config.args.append(str(scenario_mod.shipped_dir()))
     html = session.effective_html(config)
-    if html is not None and html.is_dir():
-        raise pytest.UsageError(f"--migration-html {html}: is a directory; give a file name such as report.html")
+    if html is not None:
+        try:
+            htmlreport.check_target(html)
+        except HarnessError as exc:
+            raise pytest.UsageError(f"--migration-html: {exc}") from None
     config.pluginmanager.register(SummaryCollector(config), "migration-harness-summaries")
 
 

@@ -86,4 +86,4 @@ def test_html_path_that_is_a_directory_is_a_usage_error(pytester: pytest.Pyteste
     pytester.mkdir("out")
     result = pytester.runpytest("--migration-html", "out", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--migration-html out: is a directory*"])
+    result.stderr.fnmatch_lines(["*--migration-html: out: is a directory*"])
