@@ -21,7 +21,6 @@ from typing import Any
 
 from . import scratch
 
-
 ENV = "MIGRATION_HARNESS_CACHE"
 OFF = {"off", "0", "no"}
 _private: Path | None = None

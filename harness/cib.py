@@ -116,10 +116,7 @@ def primitives(root: ET.Element) -> list[Primitive]:
     def walk(element: ET.Element, parent: str | None) -> None:
         for child in element:
             if child.tag == "primitive":
-                meta = {
-                    nv.get("name", ""): nv.get("value", "")
-                    for nv in child.iterfind("meta_attributes/nvpair")
-                }
+                meta = {nv.get("name", ""): nv.get("value", "") for nv in child.iterfind("meta_attributes/nvpair")}
                 found.append(
                     Primitive(
                         child.get("id", ""),
@@ -142,9 +139,7 @@ def resource_ids(root: ET.Element) -> set[str]:
     if resources is None:
         return set()
     return {
-        el.get("id", "")
-        for el in resources.iter()
-        if el.tag in {"primitive", "group", "clone", "master", "bundle"}
+        el.get("id", "") for el in resources.iter() if el.tag in {"primitive", "group", "clone", "master", "bundle"}
     }
 
 

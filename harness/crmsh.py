@@ -105,8 +105,7 @@ def rejection(output: str, text: str, source: Source) -> InputError:
         number, message, statement = int(syntax.group(1)), syntax.group(2), syntax.group(3)
         line = _locate(source.original or text, number, statement)
         return InputError(
-            f"crmsh rejects the configuration: {message}"
-            + (f"\n    {statement}" if statement else ""),
+            f"crmsh rejects the configuration: {message}" + (f"\n    {statement}" if statement else ""),
             path=source.path,
             line=source.first_line + line - 1 if line else None,
             hint="fix the crm syntax of that statement (see `crm configure help`)",
@@ -118,7 +117,7 @@ def rejection(output: str, text: str, source: Source) -> InputError:
         path=source.path,
         line=source.first_line + line - 1 if line else None,
         hint="a misspelled keyword (paramz for params) reads as a parameter name; "
-             "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
+        "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
     )
 
 

@@ -7,22 +7,23 @@ mismatch with the path taken, Pacemaker's reason and where the evidence is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from . import cib as cibmod
 from . import release
-from .tiers.base import Backend, Observation, Settled
 from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
-from .triggers import MOVES, Resolved, Trigger
 from .styles import STYLES
+from .tiers.base import Backend, Observation, Settled
+from .triggers import MOVES, Resolved, Trigger
 from .version import Version, in_range
 
 
@@ -119,8 +120,9 @@ class CaseResult:
             "style": self.case.style,
             "trigger": self.case.trigger.kind,
             "trigger_args": self.case.trigger.arguments(),
-            "trigger_text": observation.trigger if observation and observation.trigger else
-            (self.trigger.describe() if self.trigger else None),
+            "trigger_text": observation.trigger
+            if observation and observation.trigger
+            else (self.trigger.describe() if self.trigger else None),
             "substitution": observation.substitution if observation else None,
             "tier": self.tier,
             "release": self.release,
@@ -129,7 +131,11 @@ class CaseResult:
             "skipped": self.skipped,
             "error": self.error,
             "verdicts": [
-                {**c.verdict.as_json(), "expected": list(c.expected.verdicts) if c.expected else None, "passed": c.passed}
+                {
+                    **c.verdict.as_json(),
+                    "expected": list(c.expected.verdicts) if c.expected else None,
+                    "passed": c.passed,
+                }
                 for c in self.checks
             ],
             "notes": list(observation.notes) if observation else [],
@@ -271,7 +277,6 @@ def run_cases(
 
 
 def _warm(backend: Backend, case: Case, workdir: Path) -> None:
-    try:
+    # The case itself runs configure again and reports the error where it belongs.
+    with contextlib.suppress(HarnessError):
         backend.configure(case.scenario, case.style, workdir / case_dirname(case))
-    except HarnessError:
-        pass  # the case itself runs configure again and reports the error where it belongs

@@ -6,9 +6,9 @@ print ``str(error)`` and exit non-zero instead of showing a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 
 class HarnessError(Exception):

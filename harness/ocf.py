@@ -12,6 +12,11 @@ OCF_RUNNING_PROMOTED = 8
 OCF_FAILED_PROMOTED = 9
 
 # The words pacemaker-controld logs for a result ("Result of stop operation for x on n: ok").
-RESULT_WORDS = {"ok": OCF_SUCCESS, "not running": OCF_NOT_RUNNING, "error": OCF_ERR_GENERIC,
-                "unimplemented feature": OCF_ERR_UNIMPLEMENTED, "not installed": OCF_ERR_INSTALLED,
-                "not configured": OCF_ERR_CONFIGURED}
+RESULT_WORDS = {
+    "ok": OCF_SUCCESS,
+    "not running": OCF_NOT_RUNNING,
+    "error": OCF_ERR_GENERIC,
+    "unimplemented feature": OCF_ERR_UNIMPLEMENTED,
+    "not installed": OCF_ERR_INSTALLED,
+    "not configured": OCF_ERR_CONFIGURED,
+}

@@ -45,8 +45,11 @@ def transition(settled: Settled, trigger: Resolved, casedir: Path) -> Observatio
         run(command, env=env, what=f"apply trigger {kind} to the file CIB")
     if kind == "stop":
         # A clean shutdown is the node's 'shutdown' attribute; the scheduler then moves everything away.
-        run(["crm_attribute", "-N", str(trigger.node), "-n", "shutdown", "-l", "reboot",
-             "-v", str(int(time.time()))], env=env, what="apply trigger stop to the file CIB")
+        run(
+            ["crm_attribute", "-N", str(trigger.node), "-n", "shutdown", "-l", "reboot", "-v", str(int(time.time()))],
+            env=env,
+            what="apply trigger stop to the file CIB",
+        )
     elif kind == "crash":
         node_fail.append(str(trigger.node))
     elif kind == "dependency-failure":
@@ -82,8 +85,10 @@ def transition(settled: Settled, trigger: Resolved, casedir: Path) -> Observatio
         substitution = f"'{trigger.kind}': the move's transition has no migrate_to of {trigger.vm}: nothing to fail"
     if failing:
         evidence["cib-after-failure"] = triggered
-        substitution = (f"the scheduler models '{trigger.kind}': the move's transition with its migrate_to "
-                        f"failing ({failing}), then the transition that follows it")
+        substitution = (
+            f"the scheduler models '{trigger.kind}': the move's transition with its migrate_to "
+            f"failing ({failing}), then the transition that follows it"
+        )
     if substitution:
         notes.append(substitution)
     return Observation(outcome, evidence, notes, substitution=substitution)
@@ -116,7 +121,9 @@ def render_evidence(observation: Observation) -> None:
     summary_txt.write_text(result.stdout if result.ok else f"crm_simulate exited {result.rc}:\n{result.stderr}")
     observation.evidence["summary-text"] = summary_txt
     if not result.ok:
-        observation.notes.append(f"Pacemaker's text summary failed (crm_simulate exited {result.rc}): see {summary_txt}")
+        observation.notes.append(
+            f"Pacemaker's text summary failed (crm_simulate exited {result.rc}): see {summary_txt}"
+        )
     dot = observation.evidence.get("graph-dot")
     if dot is not None:
         picture = simulator.render_picture(dot, "svg")

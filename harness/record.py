@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -32,9 +33,17 @@ class Row(NamedTuple):
 
 def rows_from_results(results: Iterable[CaseResult]) -> list[Row]:
     return [
-        Row(r.case.scenario.path, r.tier, str(r.version), r.case.style, r.case.trigger.name,
-            "; ".join(c.verdict.verdict for c in r.checks), bool(r.stand_ins))
-        for r in results if r.checks
+        Row(
+            r.case.scenario.path,
+            r.tier,
+            str(r.version),
+            r.case.style,
+            r.case.trigger.name,
+            "; ".join(c.verdict.verdict for c in r.checks),
+            bool(r.stand_ins),
+        )
+        for r in results
+        if r.checks
     ]
 
 
@@ -64,20 +73,34 @@ def _row(case: Any, scenario_paths: dict[str, list[Path]], path: Path, index: in
     verdicts = case.get("verdicts")
     if not verdicts:
         return None
-    if not isinstance(verdicts, list) or not all(isinstance(v, dict) and isinstance(v.get("verdict"), str) for v in verdicts):
+    if not isinstance(verdicts, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("verdict"), str) for v in verdicts
+    ):
         raise InputError(f"case {index + 1}: 'verdicts' is not a list of {{verdict: ...}}", path=path)
     name = case["scenario"]
     candidates = scenario_paths.get(name, [])
     given = Path(case["file"]).resolve() if isinstance(case.get("file"), str) else None
     chosen = [p for p in candidates if p.resolve() == given] or (candidates if len(candidates) == 1 else [])
     if not chosen:
-        hint = ("several files are called so: " + ", ".join(map(str, candidates)) if candidates
-                else "name the scenario files to record into")
+        hint = (
+            "several files are called so: " + ", ".join(map(str, candidates))
+            if candidates
+            else "name the scenario files to record into"
+        )
         raise InputError(f"no single scenario file for '{name}'", path=path, hint=hint)
     # The case id's trigger part: the kind, with its arguments where the scenario gave any.
-    trigger = str(case["case"]).removeprefix(f"{case['style']}-") if isinstance(case.get("case"), str) else case["trigger"]
-    return Row(chosen[0], case["tier"], case["pacemaker"], case["style"], trigger,
-               "; ".join(v["verdict"] for v in verdicts), bool(case.get("stand_ins")))
+    trigger = (
+        str(case["case"]).removeprefix(f"{case['style']}-") if isinstance(case.get("case"), str) else case["trigger"]
+    )
+    return Row(
+        chosen[0],
+        case["tier"],
+        case["pacemaker"],
+        case["style"],
+        trigger,
+        "; ".join(v["verdict"] for v in verdicts),
+        bool(case.get("stand_ins")),
+    )
 
 
 def record(rows: Iterable[Row]) -> list[Path]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import cache
 from .errors import InputError

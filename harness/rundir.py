@@ -40,8 +40,9 @@ def private_dir(path: Path) -> Path:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = os.lstat(path)
     except OSError as exc:
-        raise HarnessError(f"{path}: cannot create the directory: {exc.strerror}",
-                           hint=f"choose another place with {ENV_RUNS}=DIR") from None
+        raise HarnessError(
+            f"{path}: cannot create the directory: {exc.strerror}", hint=f"choose another place with {ENV_RUNS}=DIR"
+        ) from None
     reason = _unsafe(info)
     if reason:
         raise UnsafeDirectory(path, reason, hint=f"remove it, or choose another place with {ENV_RUNS}=DIR")
@@ -89,7 +90,7 @@ class RunDir:
         return self.path / "state.json"
 
     @classmethod
-    def create(cls, tier: str, base: Path | None = None) -> "RunDir":
+    def create(cls, tier: str, base: Path | None = None) -> RunDir:
         base = private_dir(base) if base else root()
         path = base / new_id()
         path.mkdir(mode=0o700)
@@ -98,7 +99,7 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, path: Path) -> "RunDir":
+    def open(cls, path: Path) -> RunDir:
         try:
             data = json.loads((path / "state.json").read_text())
         except (OSError, ValueError) as exc:

@@ -11,15 +11,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from . import release
 from .errors import CommandFailed
 from .tools import which
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -34,9 +35,7 @@ class Result:
         return self.rc == 0
 
 
-def _prepare(
-    argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None
-) -> tuple[list[str], dict[str, str]]:
+def _prepare(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
     """The argument list to execute (the program resolved, or wrapped to run inside the active
     release) and the full environment (ours plus ``env``)."""
     args = [str(a) for a in argv]
@@ -82,9 +81,7 @@ def run(
             errors="replace",
         )
     except subprocess.TimeoutExpired as exc:
-        raise CommandFailed(
-            args, None, _text(exc.stdout), _text(exc.stderr), what=what, hint=hint
-        ) from None
+        raise CommandFailed(args, None, _text(exc.stdout), _text(exc.stderr), what=what, hint=hint) from None
     result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
     log.debug("rc=%d in %.3fs", result.rc, result.seconds)
     if check and not result.ok:
@@ -112,8 +109,15 @@ def stream(
     started = time.monotonic()
     lines: list[str] = []
     with subprocess.Popen(
-        args, env=full_env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+        args,
+        env=full_env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
     ) as proc:
         assert proc.stdout is not None
         try:
@@ -150,7 +154,7 @@ def spawn(
     *,
     log_path: Path,
     env: Mapping[str, str] | None = None,
-) -> "subprocess.Popen[bytes]":
+) -> subprocess.Popen[bytes]:
     """Start a long-lived program (a cluster node's init) in its own session, output to ``log_path``.
 
     Its own session: a Ctrl-C in the terminal reaches the harness only, which then tears the
@@ -160,6 +164,10 @@ def spawn(
     log.debug("spawn %s", " ".join(args))
     with open(log_path, "ab") as out:
         return subprocess.Popen(
-            args, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            args,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )

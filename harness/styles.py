@@ -60,19 +60,31 @@ def check(base: str, topology: Topology) -> crmtext.Statement:
     clone = crmtext.find(statements, topology.storage)
     if clone is None or clone.kind not in {"clone", "ms"}:
         what = "is not defined" if clone is None else f"is a {clone.kind}, not a clone"
-        raise TopologyError(f"topology.storage '{topology.storage}' {what} in the configuration", "storage",
-                            hint="clones in the configuration: " + (", ".join(clones) or "none"))
+        raise TopologyError(
+            f"topology.storage '{topology.storage}' {what} in the configuration",
+            "storage",
+            hint="clones in the configuration: " + (", ".join(clones) or "none"),
+        )
     if len(clone.words) < 3:
-        raise TopologyError(f"clone '{clone.id}' names no resource to clone", "storage",
-                            hint=f"write: clone {clone.id} <resource> meta interleave=true")
+        raise TopologyError(
+            f"clone '{clone.id}' names no resource to clone",
+            "storage",
+            hint=f"write: clone {clone.id} <resource> meta interleave=true",
+        )
     child = crmtext.find(statements, crmtext.clone_child(clone))
     if child is not None and child.kind == "group" and not crmtext.group_members(child):
-        raise TopologyError(f"group '{child.id}' (cloned by '{clone.id}') has no members", "storage",
-                            hint=f"write: group {child.id} <resource> [<resource> ...]")
+        raise TopologyError(
+            f"group '{child.id}' (cloned by '{clone.id}') has no members",
+            "storage",
+            hint=f"write: group {child.id} <resource> [<resource> ...]",
+        )
     if crmtext.find(statements, topology.vm) is None:
         resources = [s.id for s in statements if s.kind in {"primitive", "group"}]
-        raise TopologyError(f"topology.vm '{topology.vm}' is not a resource in the configuration", "vm",
-                            hint="resources: " + (", ".join(resources) or "none"))
+        raise TopologyError(
+            f"topology.vm '{topology.vm}' is not a resource in the configuration",
+            "vm",
+            hint="resources: " + (", ".join(resources) or "none"),
+        )
     return clone
 
 
@@ -88,8 +100,7 @@ def render(base: str, topology: Topology, style: str) -> str:
         return _with(statements, colocation, order)
     if style == "colocation-order-no-interleave":
         statements = [
-            crmtext.set_meta(s, "interleave", "false") if s.kind in {"clone", "ms"} else s
-            for s in statements
+            crmtext.set_meta(s, "interleave", "false") if s.kind in {"clone", "ms"} else s for s in statements
         ]
         return _with(statements, colocation, order)
     if style == "order-only":
@@ -115,9 +126,7 @@ def _with(statements: list[crmtext.Statement], *extra: str) -> str:
     return crmtext.render(statements) + "\n".join(extra) + "\n"
 
 
-def _as_group(
-    statements: list[crmtext.Statement], vm: str, storage: str, clone: crmtext.Statement
-) -> str:
+def _as_group(statements: list[crmtext.Statement], vm: str, storage: str, clone: crmtext.Statement) -> str:
     """Un-clone the storage and put the VM at the end of a group with it."""
     child_id = crmtext.clone_child(clone)
     child = crmtext.find(statements, child_id)

@@ -40,14 +40,19 @@ KINDS: dict[str, TriggerKind] = {
         TriggerKind("crash", "crash of the VM's node"),
         TriggerKind("dependency-failure", "a clone instance the VM depends on fails on its node"),
         TriggerKind("none", "no change: replay the settled cluster"),
-        TriggerKind("migrate-fail", "move, and the VM's migrate_to fails (the scheduler: an injected failure)",
-                    fault=True),
-        TriggerKind("migrate-slow", "move, and the VM's migrate_to is slow (live tiers)", fault=True,
-                    substitute="move"),
-        TriggerKind("corosync-kill", "only corosync dies on the VM's node, no fencing (live tiers)", fault=True,
-                    substitute="crash"),
-        TriggerKind("partition", "the VM's node loses its cluster link (live tiers)", fault=True,
-                    substitute="crash"),
+        TriggerKind(
+            "migrate-fail", "move, and the VM's migrate_to fails (the scheduler: an injected failure)", fault=True
+        ),
+        TriggerKind(
+            "migrate-slow", "move, and the VM's migrate_to is slow (live tiers)", fault=True, substitute="move"
+        ),
+        TriggerKind(
+            "corosync-kill",
+            "only corosync dies on the VM's node, no fencing (live tiers)",
+            fault=True,
+            substitute="crash",
+        ),
+        TriggerKind("partition", "the VM's node loses its cluster link (live tiers)", fault=True, substitute="crash"),
     )
 }
 PLAIN = [name for name, kind in KINDS.items() if not kind.fault]

@@ -22,7 +22,7 @@ class Version:
     text: str = field(default="", compare=False)
 
     @classmethod
-    def parse(cls, text: str) -> "Version":
+    def parse(cls, text: str) -> Version:
         match = re.search(r"\d+(?:\.\d+)*", text)
         if not match:
             raise ValueError(f"no version number in {text!r}")
@@ -39,9 +39,7 @@ def check_range(spec: str) -> None:
     """Raise ValueError if ``spec`` is not a valid range."""
     for piece in spec.split(","):
         if not _COMPARISON.match(piece):
-            raise ValueError(
-                f"invalid version range {spec!r}: write comparisons like '>=2.0' or '>=2.0, <3'"
-            )
+            raise ValueError(f"invalid version range {spec!r}: write comparisons like '>=2.0' or '>=2.0, <3'")
 
 
 def in_range(version: Version, spec: str) -> bool:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
 from .errors import InputError
 
-KeyPath = tuple[Union[str, int], ...]
+KeyPath = tuple[str | int, ...]
 _MERGE = "tag:yaml.org,2002:merge"
 TEXT_HINT = "a scenario is a UTF-8 YAML text file (name:, nodes:, configuration:, ...)"
 
@@ -54,14 +54,17 @@ def decode(data: bytes, path: Path) -> str:
     """The text of a file that must be UTF-8 text: binary content is an InputError with its line."""
     if b"\0" in data:
         offset = data.index(b"\0")
-        raise InputError("not a text file (it contains NUL bytes)", path=path,
-                         line=data[:offset].count(b"\n") + 1, hint=TEXT_HINT)
+        raise InputError(
+            "not a text file (it contains NUL bytes)", path=path, line=data[:offset].count(b"\n") + 1, hint=TEXT_HINT
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            path=path, line=data[: exc.start].count(b"\n") + 1, hint=TEXT_HINT,
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint=TEXT_HINT,
         ) from None
 
 
@@ -97,8 +100,7 @@ def parse(text: str, path: Path) -> tuple[Any, Lines]:
 def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> InputError:
     if isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
-        return InputError(f"character {exc.character!r} is not allowed in YAML", path=path, line=line,
-                          hint=TEXT_HINT)
+        return InputError(f"character {exc.character!r} is not allowed in YAML", path=path, line=line, hint=TEXT_HINT)
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     return InputError(
@@ -138,7 +140,9 @@ def _lines(root: yaml.Node | None, path: Path) -> Lines:
             if key.value in first:
                 raise InputError(
                     f"duplicate key '{key.value}' (first on line {first[key.value]})",
-                    path=path, line=line, hint="YAML keeps only the last one: merge them or remove one",
+                    path=path,
+                    line=line,
+                    hint="YAML keeps only the last one: merge them or remove one",
                 )
             first[key.value] = line
             by_path[at + (key.value,)] = line

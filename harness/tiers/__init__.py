@@ -36,9 +36,7 @@ def _load(name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
     try:
         dotted = table[name]
     except KeyError:
-        raise InputError(
-            f"unknown tier '{name}'", hint="tiers: " + ", ".join(table)
-        ) from None
+        raise InputError(f"unknown tier '{name}'", hint="tiers: " + ", ".join(table)) from None
     module_name, class_name = dotted.rsplit(".", 1)
     try:
         module = importlib.import_module(module_name)

@@ -40,7 +40,9 @@ class Executed:
     agent: str
 
     def __str__(self) -> str:
-        return f"{self.start:.3f} {self.node} {self.resource} {self.action} rc={self.rc} ({self.end - self.start:.2f} s)"
+        return (
+            f"{self.start:.3f} {self.node} {self.resource} {self.action} rc={self.rc} ({self.end - self.start:.2f} s)"
+        )
 
 
 def observed_outcome(
@@ -60,7 +62,8 @@ def observed_outcome(
             # A failed migration followed by stop and start is what Pacemaker's next transition calls
             # Recover: one name for this event on every tier (the simulate tier models it the same way).
             outcome.verdicts[entry.resource] = replace(
-                verdict, verdict="recover", reason=f"{entry.action} failed on {entry.node} (rc {entry.rc})")
+                verdict, verdict="recover", reason=f"{entry.action} failed on {entry.node} (rc {entry.rc})"
+            )
     return outcome
 
 
@@ -90,8 +93,9 @@ def planned(inputs: list[Path], vm: str, directory: Path) -> Plan:
     plan = Plan()
     for number, path in enumerate(inputs):
         try:
-            sim = simulator.simulate(path, directory / f"{number:02d}-{path.name}", run_actions=False,
-                                     save_output=False)
+            sim = simulator.simulate(
+                path, directory / f"{number:02d}-{path.name}", run_actions=False, save_output=False
+            )
         except HarnessError as exc:
             plan.notes.append(f"the DC's scheduler input {path.name} could not be replayed: {exc.message}")
             continue
@@ -120,11 +124,14 @@ def judge(vm: str, verdict: Verdict, entries: list[Executed], plan: Plan, predic
         if not {"migrate_to", "migrate_from"} <= ran:
             notes.append(f"{vm}: verdict migrate without migrate_to + migrate_from among the executed operations")
     if plan.outcome is not None and plan.outcome[vm].verdict != verdict.verdict:
-        notes.append(f"{vm}: the DC planned '{plan.outcome[vm].verdict}' in its first transition, "
-                     f"but what ran is '{verdict.verdict}'")
+        notes.append(
+            f"{vm}: the DC planned '{plan.outcome[vm].verdict}' in its first transition, "
+            f"but what ran is '{verdict.verdict}'"
+        )
     if predicted is not None and predicted[vm].verdict != verdict.verdict:
-        notes.append(f"DIVERGENCE {vm}: simulate predicted '{predicted[vm].describe()}', "
-                     f"the cluster did '{verdict.describe()}'")
+        notes.append(
+            f"DIVERGENCE {vm}: simulate predicted '{predicted[vm].describe()}', the cluster did '{verdict.describe()}'"
+        )
     return notes
 
 

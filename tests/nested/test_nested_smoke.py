@@ -20,13 +20,13 @@ pytestmark = pytest.mark.tier("nested")
 @pytest.fixture(scope="module")
 def lab(request: pytest.FixtureRequest) -> object:
     """The session's nested cluster: the one the migration scenarios of the same session run on."""
-    from harness.plugin import _session_state, effective_tier
+    from harness import session
 
     # Minutes of VMs: only when the session asks for this tier, never in a plain `pytest tests/`.
-    if effective_tier(request.config) != "nested":
+    if session.effective_tier(request.config) != "nested":
         pytest.skip("nested smoke test: runs only with --tier nested (or MIGRATION_HARNESS_TIER=nested)")
-    backend = _session_state(request.config).backend(2)  # skips with the reason where the tier cannot run
-    return backend.lab
+    backend = session.state(request.config).backend(2)  # skips with the reason where the tier cannot run
+    return getattr(backend, "lab", None)
 
 
 def test_cluster_formed(lab) -> None:  # type: ignore[no-untyped-def]

@@ -33,8 +33,22 @@ from .cluster import LocalLab
 from .netns import set_link
 from .node import daemons
 
-TOOLS = ("corosync", "corosync-keygen", "corosync-cfgtool", "pacemakerd", "crm", "cibadmin", "crmadmin",
-         "crm_mon", "crm_resource", "crm_attribute", "crm_simulate", "unshare", "nsenter", "ip")
+TOOLS = (
+    "corosync",
+    "corosync-keygen",
+    "corosync-cfgtool",
+    "pacemakerd",
+    "crm",
+    "cibadmin",
+    "crmadmin",
+    "crm_mon",
+    "crm_resource",
+    "crm_attribute",
+    "crm_simulate",
+    "unshare",
+    "nsenter",
+    "ip",
+)
 # The DC saves a scheduler input within a second of a trigger here; 60 s means it never noticed.
 TRANSITION_TIMEOUT = 60.0
 
@@ -61,15 +75,20 @@ class LocalBackend(Backend):
     @classmethod
     def sanity_check(cls, run_dir: Path | None = None) -> None:
         if os.geteuid() != 0:
-            raise BackendUnavailable("the local tier needs root (namespaces, mounts, cluster daemons)",
-                                     hint="run as root, e.g. sudo -E pytest --tier local")
+            raise BackendUnavailable(
+                "the local tier needs root (namespaces, mounts, cluster daemons)",
+                hint="run as root, e.g. sudo -E pytest --tier local",
+            )
         try:
             for tool in TOOLS:
                 which(tool)
         except ToolMissing as exc:
             raise BackendUnavailable(exc.message, hint=exc.hint) from None
-        probe = run(["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc", "--", "true"],
-                    check=False, timeout=30)
+        probe = run(
+            ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc", "--", "true"],
+            check=False,
+            timeout=30,
+        )
         if not probe.ok:
             raise BackendUnavailable(
                 f"unshare cannot create namespaces here: {probe.stderr.strip()}",
@@ -77,6 +96,7 @@ class LocalBackend(Backend):
             )
         try:
             import pwd
+
             pwd.getpwnam("hacluster")
         except KeyError:
             raise BackendUnavailable("user hacluster is missing", hint="apt-get install pacemaker") from None
@@ -120,8 +140,11 @@ class LocalBackend(Backend):
         else:
             config.apply_xml(lab, scenario, first)
         for name, value in scenario.options.items():
-            lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
-                       what=f"cluster option {name}")
+            lab.run_in(
+                first,
+                ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
+                what=f"cluster option {name}",
+            )
         observe.wait_idle(lab)
         settled_path = casedir / "cib-settled.xml"
         self._snapshot(settled_path)
@@ -130,7 +153,10 @@ class LocalBackend(Backend):
             if resource not in cibmod.resource_ids(root):
                 raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
         return Settled(
-            list(lab.plan.node_names), settled_path, self._active(settled_path, casedir), root,
+            list(lab.plan.node_names),
+            settled_path,
+            self._active(settled_path, casedir),
+            root,
             unknown_agents=sorted(a.name for a in agents if not a.installed),
             stand_ins=sorted(a.name for a in agents),
             notes=prepared.notes,
@@ -151,23 +177,33 @@ class LocalBackend(Backend):
         # In maintenance mode the cluster acts on nothing: the old resources are dropped from the
         # configuration, their stand-ins' state wiped and their history refreshed away, instead of
         # stopping a whole storage stack one member after another.
-        lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-v", "true"],
-                   what="maintenance mode on")
+        lab.run_in(
+            first,
+            ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-v", "true"],
+            what="maintenance mode on",
+        )
         for section in ("constraints", "resources"):
             # Constraints first: a resource may not go while a constraint still names it.
-            lab.run_in(first, ["cibadmin", "--replace", "-o", section, "--xml-text", f"<{section}/>"],
-                       what=f"empty the {section}")
+            lab.run_in(
+                first,
+                ["cibadmin", "--replace", "-o", section, "--xml-text", f"<{section}/>"],
+                what=f"empty the {section}",
+            )
         for section in ("rsc_defaults", "op_defaults"):
             lab.run_in(first, ["cibadmin", "--delete", "--xml-text", f"<{section}/>"], check=False)
         for node in lab.plan.node_names:
-            lab.run_in(node, ["find", standin.NODE_STATE, "-mindepth", "1", "-delete"],
-                       what=f"wipe the stand-ins' state on {node}")
+            lab.run_in(
+                node,
+                ["find", standin.NODE_STATE, "-mindepth", "1", "-delete"],
+                what=f"wipe the stand-ins' state on {node}",
+            )
             for lifetime in ("forever", "reboot"):
                 lab.run_in(first, ["crm_attribute", "-N", node, "-n", "standby", "-l", lifetime, "-D"], check=False)
         lab.run_in(first, ["crm_resource", "--refresh"], what="forget the previous scenario's history")
         observe.wait_idle(lab)
-        lab.run_in(first, ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-D"],
-                   what="maintenance mode off")
+        lab.run_in(
+            first, ["crm_attribute", "-t", "crm_config", "-n", "maintenance-mode", "-D"], what="maintenance mode off"
+        )
 
     def _snapshot(self, path: Path) -> None:
         lab = self._lab()
@@ -217,8 +253,17 @@ class LocalBackend(Backend):
             notes.append(f"DOUBLE-ACTIVE: {resource} runs on {', '.join(nodes)} at once")
         described = actions.describe(trigger)
         evidence["verdict"] = live.write_verdict(casedir / "verdict.txt", described, verdict, predicted, plan, notes)
-        return LocalObservation(outcome, evidence, notes, prediction=predicted, double_active=doubles,
-                                journal=entries, planned=plan.outcome, seconds=seconds, trigger=described)
+        return LocalObservation(
+            outcome,
+            evidence,
+            notes,
+            prediction=predicted,
+            double_active=doubles,
+            journal=entries,
+            planned=plan.outcome,
+            seconds=seconds,
+            trigger=described,
+        )
 
     def _wait_transition(self, old_inputs: set[Path], timeout: float = TRANSITION_TIMEOUT) -> None:
         """Until the DC saved a scheduler input after the trigger (it has noticed the change)."""
@@ -228,11 +273,14 @@ class LocalBackend(Backend):
             if set(observe.pe_inputs(lab)) - old_inputs:
                 return
             time.sleep(observe.POLL)
-        raise HarnessError(f"no transition after the trigger in {timeout:.0f} s",
-                           hint=f"see {lab.rundir.path}/node*/log-pacemaker/pacemaker.log")
+        raise HarnessError(
+            f"no transition after the trigger in {timeout:.0f} s",
+            hint=f"see {lab.rundir.path}/node*/log-pacemaker/pacemaker.log",
+        )
 
-    def _artifacts(self, casedir: Path, entries: list[live.Executed],
-                   inputs: list[Path]) -> tuple[dict[str, Path], list[str]]:
+    def _artifacts(
+        self, casedir: Path, entries: list[live.Executed], inputs: list[Path]
+    ) -> tuple[dict[str, Path], list[str]]:
         """Copy the case's evidence; what could not be had is returned as notes, not dropped."""
         lab = self._lab()
         evidence: dict[str, Path] = {}
@@ -248,8 +296,10 @@ class LocalBackend(Backend):
                 after.write_text(result.stdout)
                 evidence["cib-after"] = after
             else:
-                notes.append(f"no CIB after the trigger: cibadmin -Q on {alive[0]} exited {result.rc}: "
-                             f"{result.stderr.strip()[-300:]}")
+                notes.append(
+                    f"no CIB after the trigger: cibadmin -Q on {alive[0]} exited {result.rc}: "
+                    f"{result.stderr.strip()[-300:]}"
+                )
         else:
             notes.append("no CIB after the trigger: no node alive")
         target = casedir / "pe-inputs"

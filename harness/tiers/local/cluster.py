@@ -9,20 +9,20 @@ and links go with their last process.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from ..base import Lab
 from ... import crmmon
 from ...errors import HarnessError, InputError
 from ...rundir import RunDir
-from . import netns, node as nodemod
-from .netns import Plan
+from ..base import Lab
+from . import netns
+from . import node as nodemod
 from . import procs as procs_mod
+from .netns import Plan
 from .procs import Proc, terminate, wait_gone
 
 FORM_TIMEOUT = 60.0
@@ -67,7 +67,7 @@ class LocalLab(Lab):
 
     # -- bring-up ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, nodes: int, rundir: RunDir, progress: Progress | None = None) -> "LocalLab":
+    def create(cls, nodes: int, rundir: RunDir, progress: Progress | None = None) -> LocalLab:
         if nodes not in (2, 3):
             raise InputError(f"the local tier runs 2 or 3 nodes, not {nodes}")
         if str(rundir.path.resolve()).startswith("/run/"):
@@ -165,7 +165,7 @@ class LocalLab(Lab):
         return [n for n in self.plan.node_names if self.node_alive(n)]
 
     @classmethod
-    def attach(cls, rundir: RunDir) -> "LocalLab":
+    def attach(cls, rundir: RunDir) -> LocalLab:
         _check_local(rundir)
         return cls(rundir)
 
@@ -178,8 +178,9 @@ class LocalLab(Lab):
                 lines.append(f"  {name}: {self.plan.address(name)} down")
                 continue
             running = nodemod.daemons(self.init(name))
-            daemons = ", ".join(f"{d} {'pid ' + str(running[d]) if d in running else 'NOT RUNNING'}"
-                                for d in ("corosync", "pacemakerd"))
+            daemons = ", ".join(
+                f"{d} {'pid ' + str(running[d]) if d in running else 'NOT RUNNING'}" for d in ("corosync", "pacemakerd")
+            )
             lines.append(f"  {name}: {self.plan.address(name)} init pid {self.init(name).pid}; {daemons}")
         alive = self.alive_nodes()
         if alive:

@@ -24,8 +24,10 @@ LOADED_SECTIONS = ("resources", "constraints", "rsc_defaults", "op_defaults")
 # A monitor's start-delay holds the whole transition open that long (60 s in the seed scenario)
 # and plays no part in the scheduler's choice between migration and stop/start.
 _START_DELAY = re.compile(r"""\s+start-delay=("[^"]*"|'[^']*'|\S+)""")
-START_DELAY_NOTE = ("local tier: monitor start-delay dropped (it only delays the first monitor, and would hold "
-                    "every transition open that long); the scheduler's choice does not depend on it")
+START_DELAY_NOTE = (
+    "local tier: monitor start-delay dropped (it only delays the first monitor, and would hold "
+    "every transition open that long); the scheduler's choice does not depend on it"
+)
 # crmsh inside a node loads a configuration in 1-3 s; a stack of dozens of primitives in 120 s is stuck.
 CRM_TIMEOUT = 120
 
@@ -49,7 +51,8 @@ def prepare(scenario: Scenario, style: str, casedir: Path) -> Prepared:
         if rewritten:
             notes.append(
                 f"local tier: {', '.join(rewritten)} run as ocf:{standin.NON_OCF_PROVIDER}:<same name> stand-ins "
-                "(no systemd or init scripts inside a node); the scheduler treats the classes alike")
+                "(no systemd or init scripts inside a node); the scheduler treats the classes alike"
+            )
         if _START_DELAY.search(text):
             notes.append(START_DELAY_NOTE)
             text = _START_DELAY.sub("", text)
@@ -61,8 +64,9 @@ def prepare(scenario: Scenario, style: str, casedir: Path) -> Prepared:
 def apply_crm(lab: LocalLab, scenario: Scenario, text: str, casedir: Path, node: str) -> None:
     staged = lab.rundir.path / "configuration.crm"
     staged.write_text(text if text.endswith("\n") else text + "\n")
-    result = lab.run_in(node, ["crm", "-F", "configure", "load", "update", str(staged)], check=False,
-                        timeout=CRM_TIMEOUT)
+    result = lab.run_in(
+        node, ["crm", "-F", "configure", "load", "update", str(staged)], check=False, timeout=CRM_TIMEOUT
+    )
     if result.ok:
         return
     # crmsh's errors inside the node lack the scenario's line numbers: the host's crmsh against a
@@ -70,8 +74,13 @@ def apply_crm(lab: LocalLab, scenario: Scenario, text: str, casedir: Path, node:
     scratch = casedir / "cib-syntax-check.xml"
     cibmod.empty_cib(scratch, lab.plan.node_names)
     crmsh.apply(scratch, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or ""))
-    raise CommandFailed(list(result.argv), result.rc, result.stdout, result.stderr,
-                        what=f"{scenario.path}: crmsh inside {node} refused the configuration")
+    raise CommandFailed(
+        list(result.argv),
+        result.rc,
+        result.stdout,
+        result.stderr,
+        what=f"{scenario.path}: crmsh inside {node} refused the configuration",
+    )
 
 
 def sections(lab: LocalLab, node: str) -> dict[str, str]:
@@ -103,8 +112,12 @@ def apply_xml(lab: LocalLab, scenario: Scenario, node: str) -> None:
     config = given.find("configuration") if given.tag == "cib" else given
     if config is None:
         raise InputError("raw XML must be a <cib> or a <configuration>", path=scenario.path)
-    load_sections(lab, {
-        section: ET.tostring(element, encoding="unicode")
-        for section in LOADED_SECTIONS
-        if (element := config.find(section)) is not None
-    }, node)
+    load_sections(
+        lab,
+        {
+            section: ET.tostring(element, encoding="unicode")
+            for section in LOADED_SECTIONS
+            if (element := config.find(section)) is not None
+        },
+        node,
+    )

@@ -9,9 +9,9 @@ for its network (the ``go`` file), starts corosync and pacemakerd, and reaps orp
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
-import grp
 import shutil
 import subprocess
 import time
@@ -88,8 +88,14 @@ class NodeDirs:
     root: Path  # <run>/<node>
 
     SUBDIRS = (
-        "etc-corosync", "etc-pacemaker", "var-lib-pacemaker", "var-lib-corosync",
-        "log-pacemaker", "log-corosync", "log-crmsh", "home",
+        "etc-corosync",
+        "etc-pacemaker",
+        "var-lib-pacemaker",
+        "var-lib-corosync",
+        "log-pacemaker",
+        "log-corosync",
+        "log-crmsh",
+        "home",
     )
 
     @property
@@ -178,8 +184,24 @@ def generate_key(path: Path) -> None:
 def start(dirs: NodeDirs, node: str, ocf: Path, standin: Path) -> tuple[Proc, Proc]:
     """Spawn the node; returns (the unshare process holding its namespaces, the node's init)."""
     proc = spawn(
-        ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc", "--kill-child", "--",
-         "sh", str(dirs.root / "init.sh"), node, str(dirs.root), str(ocf), str(standin)],
+        [
+            "unshare",
+            "--net",
+            "--mount",
+            "--uts",
+            "--ipc",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child",
+            "--",
+            "sh",
+            str(dirs.root / "init.sh"),
+            node,
+            str(dirs.root),
+            str(ocf),
+            str(standin),
+        ],
         log_path=dirs.root / "init.out",
     )
     try:
@@ -190,7 +212,7 @@ def start(dirs: NodeDirs, node: str, ocf: Path, standin: Path) -> tuple[Proc, Pr
         raise
 
 
-def _wait_init(proc: "subprocess.Popen[bytes]", dirs: NodeDirs, node: str) -> tuple[Proc, Proc]:
+def _wait_init(proc: subprocess.Popen[bytes], dirs: NodeDirs, node: str) -> tuple[Proc, Proc]:
     holder = Proc.of(proc.pid)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ... import crmmon
-from . import standin
 from ...errors import HarnessError
 from ..live import IDLE_SCRIPT, PATH_ACTIONS, SAVED_INPUT, Executed
+from . import standin
 
 if TYPE_CHECKING:
     from .cluster import LocalLab
@@ -33,8 +33,9 @@ def parse_journal(text: str) -> list[Executed]:
         if len(fields) != 7:
             continue  # a line cut by a node killed mid-write
         try:
-            entries.append(Executed(fields[0], fields[1], fields[2], float(fields[3]),
-                                        float(fields[4]), int(fields[5]), fields[6]))
+            entries.append(
+                Executed(fields[0], fields[1], fields[2], float(fields[3]), float(fields[4]), int(fields[5]), fields[6])
+            )
         except ValueError:
             continue
     return sorted(entries, key=lambda e: (e.start, e.end))
@@ -85,14 +86,15 @@ def clone_members(cib: ET.Element) -> set[str]:
 IDLE_TIMEOUT = 90.0
 
 
-def wait_idle(lab: "LocalLab", via: list[str] | None = None, timeout: float = IDLE_TIMEOUT) -> float:
+def wait_idle(lab: LocalLab, via: list[str] | None = None, timeout: float = IDLE_TIMEOUT) -> float:
     """Until the DC (as seen from the first alive node of ``via``) is idle, twice; returns seconds."""
     started = time.monotonic()
     alive = [n for n in (via or lab.plan.node_names) if lab.node_alive(n)]
     if not alive:
         raise HarnessError(f"cluster {lab.plan.cluster_name}: no node alive to wait on")
-    result = lab.run_in(alive[0], ["sh", "-c", IDLE_SCRIPT, "wait-idle", str(int(timeout))],
-                        check=False, timeout=timeout + 30)
+    result = lab.run_in(
+        alive[0], ["sh", "-c", IDLE_SCRIPT, "wait-idle", str(int(timeout))], check=False, timeout=timeout + 30
+    )
     if not result.ok:
         raise HarnessError(
             f"cluster {lab.plan.cluster_name} did not become idle in {timeout:.0f} s: {result.stdout.strip()}",
@@ -101,7 +103,7 @@ def wait_idle(lab: "LocalLab", via: list[str] | None = None, timeout: float = ID
     return time.monotonic() - started
 
 
-def pe_inputs(lab: "LocalLab") -> dict[Path, float]:
+def pe_inputs(lab: LocalLab) -> dict[Path, float]:
     """Every scheduler input any node saved, with its modification time."""
     found = {}
     for node in lab.plan.node_names:
@@ -117,7 +119,7 @@ def pe_inputs(lab: "LocalLab") -> dict[Path, float]:
     return found
 
 
-def running(lab: "LocalLab") -> dict[str, list[str]]:
+def running(lab: LocalLab) -> dict[str, list[str]]:
     """resource -> nodes where a stand-in's state file says it runs (nodes alive only)."""
     out: dict[str, list[str]] = {}
     for node in lab.alive_nodes():
@@ -127,7 +129,7 @@ def running(lab: "LocalLab") -> dict[str, list[str]]:
     return out
 
 
-def node_offline(lab: "LocalLab", node: str, via: list[str], timeout: float = 30.0) -> None:
+def node_offline(lab: LocalLab, node: str, via: list[str], timeout: float = 30.0) -> None:
     """Until a surviving node sees ``node`` leave (membership change after a crash or cut)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ class Proc:
     start: int  # field 22 of /proc/PID/stat
 
     @classmethod
-    def of(cls, pid: int) -> "Proc":
+    def of(cls, pid: int) -> Proc:
         start = start_time(pid)
         if start is None:
             raise ProcessLookupError(pid)
@@ -41,7 +41,7 @@ class Proc:
         return [self.pid, self.start]
 
     @classmethod
-    def from_json(cls, data: list[int]) -> "Proc":
+    def from_json(cls, data: list[int]) -> Proc:
         return cls(int(data[0]), int(data[1]))
 
 

@@ -126,7 +126,7 @@ def install(specs: list[str], ocf_dir: Path, standin_dir: Path) -> list[Agent]:
     return agents
 
 
-def set_control(standin_dir: Path, rules: list["Rule"]) -> None:
+def set_control(standin_dir: Path, rules: list[Rule]) -> None:
     """Replace the control file: how stand-ins misbehave from now on (empty: all behave)."""
     tmp = standin_dir / "control.tmp"
     tmp.write_text("".join(rule.line() for rule in rules))

@@ -37,7 +37,7 @@ def describe(trigger: Resolved) -> str:
     return extra.get(trigger.kind) or trigger.describe()
 
 
-def link_device(node: "Node", peer_address: str) -> str:
+def link_device(node: Node, peer_address: str) -> str:
     """The interface ``node`` reaches ``peer_address`` through (the cluster network)."""
     out = node.run(["ip", "-o", "route", "get", peer_address], what="route to the peer").stdout.split()
     try:
@@ -46,18 +46,36 @@ def link_device(node: "Node", peer_address: str) -> str:
         raise HarnessError(f"{node.name}: no route to {peer_address}: {' '.join(out)}") from None
 
 
-def carry_out(lab: "NestedLab", trigger: Resolved) -> None:
+def carry_out(lab: NestedLab, trigger: Resolved) -> None:
     """Do ``trigger`` to the live cluster (returns once it is done, not once the cluster settled)."""
     kind, node, vm = trigger.kind, str(trigger.node), trigger.vm
-    acting_name = next(n for n in lab.plan.nodes if n != node or kind in {"move", "ban", "standby", "migrate-fail", "migrate-slow"})
+    acting_name = next(
+        n for n in lab.plan.nodes if n != node or kind in {"move", "ban", "standby", "migrate-fail", "migrate-slow"}
+    )
     acting = lab.node(acting_name)
     if kind == "migrate-fail":
         lab.node(node).run(["mv", "-f", "/root/.ssh/authorized_keys", _DENIED], what="deny root SSH on the target")
     if kind == "migrate-slow":
         source = lab.node(str(trigger.vm_node))
         device = link_device(source, lab.plan.addresses[node])
-        source.run(["tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", SLOW_RATE,
-                    "burst", "64kb", "latency", "500ms"], what="throttle the migration link")
+        source.run(
+            [
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                device,
+                "root",
+                "tbf",
+                "rate",
+                SLOW_RATE,
+                "burst",
+                "64kb",
+                "latency",
+                "500ms",
+            ],
+            what="throttle the migration link",
+        )
     if kind in {"move", "migrate-fail", "migrate-slow"}:
         acting.run(["crm_resource", "--move", "-r", vm, "-N", node], what="move")
     elif kind == "ban":
@@ -68,16 +86,19 @@ def carry_out(lab: "NestedLab", trigger: Resolved) -> None:
         lab.node(node).run(["systemctl", "stop", "pacemaker.service"], timeout=600, what=f"stop pacemaker on {node}")
     elif kind == "crash":
         # Detached, so that the SSH command returns before the node dies under it.
-        lab.node(node).run(["sh", "-c", "nohup sh -c 'sleep 1; echo b > /proc/sysrq-trigger' >/dev/null 2>&1 &"],
-                           what=f"reset {node}")
+        lab.node(node).run(
+            ["sh", "-c", "nohup sh -c 'sleep 1; echo b > /proc/sysrq-trigger' >/dev/null 2>&1 &"], what=f"reset {node}"
+        )
     elif kind == "corosync-kill":
         lab.node(node).run(["systemctl", "kill", "--signal=KILL", "corosync.service"], what="kill corosync")
     elif kind == "partition":
         target = lab.node(node)
         peer = next(n for n in lab.plan.nodes if n != node)
         device = link_device(target, lab.plan.addresses[peer])
-        target.run(["sh", "-c", f"nohup sh -c 'sleep 1; ip link set dev {device} down' >/dev/null 2>&1 &"],
-                   what="cut the cluster link")
+        target.run(
+            ["sh", "-c", f"nohup sh -c 'sleep 1; ip link set dev {device} down' >/dev/null 2>&1 &"],
+            what="cut the cluster link",
+        )
     elif kind == "dependency-failure":
         assert trigger.resource is not None
         acting.run(["crm_resource", "--fail", "-r", trigger.resource, "-N", node], what="report failure")

@@ -67,7 +67,7 @@ class NestedBackend(Backend):
     def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
         self.workdir = workdir
         self.run_dir = run_dir
-        self.lab: "NestedLab | None" = None
+        self.lab: NestedLab | None = None
         self._fresh = False  # just formed: the first case needs no restore
         self._agents: set[str] | None = None
         self._xen: str | None = None
@@ -85,7 +85,7 @@ class NestedBackend(Backend):
     def facts(self, scenario: Scenario) -> dict[str, str]:
         return {"xen": self._xen or "", "guest": scenario.guest.type}
 
-    def _lab(self) -> "NestedLab":
+    def _lab(self) -> NestedLab:
         if self.lab is None:
             raise HarnessError("the nested tier is not up")
         return self.lab
@@ -101,7 +101,8 @@ class NestedBackend(Backend):
             if len(lab.plan.nodes) != nodes:
                 raise BackendUnavailable(
                     f"run {self.run_dir} has {len(lab.plan.nodes)} nodes, the scenario needs {nodes}",
-                    hint=f"bring up a {nodes}-node run, or leave out --run")
+                    hint=f"bring up a {nodes}-node run, or leave out --run",
+                )
             self.lab, self._fresh = lab, False
         else:
             self.down()
@@ -115,15 +116,21 @@ class NestedBackend(Backend):
         self.lab = None
 
     @staticmethod
-    def _xen_version(node: "Node") -> str:
+    def _xen_version(node: Node) -> str:
         out = node.run(["dpkg-query", "-W", "-f", "${Version}\n", "xen-hypervisor-common"], check=False).stdout
         match = re.match(r"\d+(\.\d+)+", out.strip())
         return match.group(0) if match else ""
 
-    def _installed_agents(self, node: "Node") -> set[str]:
+    def _installed_agents(self, node: Node) -> set[str]:
         if self._agents is None:
-            out = node.run(["sh", "-c", "cd /usr/lib/ocf/resource.d && for p in *; do for a in \"$p\"/*; do "
-                                        "[ -x \"$a\" ] && echo \"ocf:$p:${a#*/}\"; done; done"]).stdout
+            out = node.run(
+                [
+                    "sh",
+                    "-c",
+                    'cd /usr/lib/ocf/resource.d && for p in *; do for a in "$p"/*; do '
+                    '[ -x "$a" ] && echo "ocf:$p:${a#*/}"; done; done',
+                ]
+            ).stdout
             self._agents = set(out.split())
         return self._agents
 
@@ -141,8 +148,9 @@ class NestedBackend(Backend):
         if config is None:
             raise HarnessError(f"{configured}: no <configuration> in the configured CIB")
         try:
-            made = realize.realize(config, vm, scenario.topology, self._installed_agents(first),
-                                   xlcfg.CONFIG, xlcfg.NAME, VG)
+            made = realize.realize(
+                config, vm, scenario.topology, self._installed_agents(first), xlcfg.CONFIG, xlcfg.NAME, VG
+            )
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         seconds: dict[str, float] = {}
@@ -161,19 +169,30 @@ class NestedBackend(Backend):
             raise HarnessError(
                 f"the configuration did not settle cleanly on the nested cluster: {'; '.join(failures)}",
                 hint="operations run slowly under software emulation: give start/stop operations the timeouts the "
-                     f"agents' metadata recommend (crm ra info <agent>); the CIB is {settled_path}")
+                f"agents' metadata recommend (crm ra info <agent>); the CIB is {settled_path}",
+            )
         if not active.get(vm):
             running = [f"{r}: {', '.join(n)}" for r, n in active.items()]
-            raise HarnessError(f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
-                               hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log")
+            raise HarnessError(
+                f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
+                hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log",
+            )
         seconds["configure"] = time.monotonic() - started
-        return NestedSettled(list(lab.plan.nodes), settled_path, active, cibmod.read(settled_path),
-                             notes=tuple(made.notes), seconds=seconds, period=scenario.guest.period)
+        return NestedSettled(
+            list(lab.plan.nodes),
+            settled_path,
+            active,
+            cibmod.read(settled_path),
+            notes=tuple(made.notes),
+            seconds=seconds,
+            period=scenario.guest.period,
+        )
 
     def active(self, cib_path: Path) -> dict[str, list[str]]:
         """Where each resource runs, as the CIB at ``cib_path`` records it."""
-        state = simulator.simulate(cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False,
-                                   save_output=False)
+        state = simulator.simulate(
+            cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False, save_output=False
+        )
         return active_resources(state.result)
 
     def _prepare_guest(self, scenario: Scenario) -> None:
@@ -184,15 +203,23 @@ class NestedBackend(Backend):
         for node in lab.nodes():
             node.put("/tmp/mh-guest.cfg", config, 0o644)
             node.put("/tmp/mh-init.cpio.gz", overlay, 0o644)
-            node.run(["sh", "-c", f"install -m 0644 /tmp/mh-guest.cfg {xlcfg.CONFIG} && "
-                                  f"cat {xlcfg.BOX_INITRD} /tmp/mh-init.cpio.gz > {xlcfg.INITRD}"],
-                     what=f"{node.name}: install the test guest")
+            node.run(
+                [
+                    "sh",
+                    "-c",
+                    f"install -m 0644 /tmp/mh-guest.cfg {xlcfg.CONFIG} && "
+                    f"cat {xlcfg.BOX_INITRD} /tmp/mh-init.cpio.gz > {xlcfg.INITRD}",
+                ],
+                what=f"{node.name}: install the test guest",
+            )
         first = lab.nodes()[0]
         if not first.run(["lvs", f"{VG}/{xlcfg.NAME}"], check=False).ok:
-            first.run(["lvcreate", "--yes", "--activate", "n", "-L", f"{xlcfg.LV_MIB}M", "-n", xlcfg.NAME, VG],
-                      what="the guest's disk on the shared VG")
+            first.run(
+                ["lvcreate", "--yes", "--activate", "n", "-L", f"{xlcfg.LV_MIB}M", "-n", xlcfg.NAME, VG],
+                what="the guest's disk on the shared VG",
+            )
 
-    def _load(self, node: "Node", made: realize.Realized, options: dict[str, str]) -> None:
+    def _load(self, node: Node, made: realize.Realized, options: dict[str, str]) -> None:
         current = ET.fromstring(node.run(["cibadmin", "-Q", "-o", "resources"], what="read the resources").stdout)
         resources = ET.Element("resources")
         for element in current:  # the fencing resource of the formed cluster stays
@@ -201,8 +228,10 @@ class NestedBackend(Backend):
             resources.append(element)
         for section, element in (("resources", resources), ("constraints", made.constraints)):
             node.put(f"/tmp/mh-{section}.xml", ET.tostring(element), 0o644)
-            node.run(["cibadmin", "--replace", "-o", section, "--xml-file", f"/tmp/mh-{section}.xml"],
-                     what=f"load the scenario's {section}")
+            node.run(
+                ["cibadmin", "--replace", "-o", section, "--xml-file", f"/tmp/mh-{section}.xml"],
+                what=f"load the scenario's {section}",
+            )
         for name, value in options.items():
             node.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)], what=f"cluster option {name}")
 
@@ -212,8 +241,9 @@ class NestedBackend(Backend):
         last = ""
         for name in via:
             try:
-                result = lab.node(name).run(["sh", "-c", live.IDLE_SCRIPT, "wait-idle", str(int(timeout))],
-                                            check=False, timeout=timeout + 60)
+                result = lab.node(name).run(
+                    ["sh", "-c", live.IDLE_SCRIPT, "wait-idle", str(int(timeout))], check=False, timeout=timeout + 60
+                )
             except HarnessError as exc:
                 last = exc.message
                 continue
@@ -221,8 +251,10 @@ class NestedBackend(Backend):
                 return time.monotonic() - started
             last = result.stdout.strip()
             break
-        raise HarnessError(f"the nested cluster did not become idle in {timeout:.0f} s: {last}",
-                           hint="see the nodes' /var/log/pacemaker/pacemaker.log (migration-harness exec)")
+        raise HarnessError(
+            f"the nested cluster did not become idle in {timeout:.0f} s: {last}",
+            hint="see the nodes' /var/log/pacemaker/pacemaker.log (migration-harness exec)",
+        )
 
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> NestedObservation:
@@ -252,8 +284,20 @@ class NestedBackend(Backend):
         finally:
             poller.stop()
         seconds = {**settled.seconds, "trigger+settle": time.monotonic() - started, "idle-wait": idle}
-        return self._observe(settled, trigger, casedir, survivors, offsets, inputs, poller.history,
-                             predicted, notes, seconds, before_beats, period)
+        return self._observe(
+            settled,
+            trigger,
+            casedir,
+            survivors,
+            offsets,
+            inputs,
+            poller.history,
+            predicted,
+            notes,
+            seconds,
+            before_beats,
+            period,
+        )
 
     def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
         """Until a surviving node saved a scheduler input after the trigger (the DC noticed)."""
@@ -269,10 +313,21 @@ class NestedBackend(Backend):
             time.sleep(1)
         raise HarnessError(f"no transition on {', '.join(survivors)} in {timeout:.0f} s after the trigger")
 
-    def _observe(self, settled: Settled, trigger: Resolved, casedir: Path, survivors: list[str],
-                 offsets: dict[str, int], inputs: dict[str, set[str]], history: xl.DomainHistory,
-                 predicted: Outcome | None, notes: list[str], seconds: dict[str, float],
-                 before_beats: list[heartbeat.Beat], period: float) -> NestedObservation:
+    def _observe(
+        self,
+        settled: Settled,
+        trigger: Resolved,
+        casedir: Path,
+        survivors: list[str],
+        offsets: dict[str, int],
+        inputs: dict[str, set[str]],
+        history: xl.DomainHistory,
+        predicted: Outcome | None,
+        notes: list[str],
+        seconds: dict[str, float],
+        before_beats: list[heartbeat.Beat],
+        period: float,
+    ) -> NestedObservation:
         lab = self._lab()
         evidence: dict[str, Path] = {}
         logs = casedir / "logs"
@@ -286,7 +341,9 @@ class NestedBackend(Backend):
                 reached.append(name)
             except HarnessError as exc:
                 # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
-                notes.append(f"{name} unreachable after the trigger ({exc.message}): its operations and console are missing")
+                notes.append(
+                    f"{name} unreachable after the trigger ({exc.message}): its operations and console are missing"
+                )
         if not reached:
             raise HarnessError("no node of the nested cluster answers after the trigger")
         beats = before_beats + beats  # the boot before the trigger first; analyse() drops repeats
@@ -309,9 +366,12 @@ class NestedBackend(Backend):
             # Nothing ran for it on a surviving node, yet it is gone: it died with a fenced node.
             gone_from = ", ".join(settled.active.get(vm, [])) or "?"
             outcome.verdicts[vm] = replace(
-                outcome[vm], verdict="stop" if not where_after else "start",
-                from_node=gone_from, to_node=where_after[0] if where_after else None,
-                reason=f"it died with {gone_from}")
+                outcome[vm],
+                verdict="stop" if not where_after else "start",
+                from_node=gone_from,
+                to_node=where_after[0] if where_after else None,
+                reason=f"it died with {gone_from}",
+            )
         guest = heartbeat.analyse(beats, period)
         notes.extend(guest.notes)
         verdict = outcome[vm]
@@ -321,8 +381,10 @@ class NestedBackend(Backend):
             outcome.verdicts[vm] = replace(verdict, verdict="move", reason=f"migrate path, but {reason}")
             verdict = outcome.verdicts[vm]
         for when, nodes in history.double_runs():
-            notes.append(f"DOUBLE-RUN: guest {xlcfg.NAME} running on {', '.join(nodes)} at once "
-                         f"({when - history.samples[0].time:.1f} s after the trigger)")
+            notes.append(
+                f"DOUBLE-RUN: guest {xlcfg.NAME} running on {', '.join(nodes)} at once "
+                f"({when - history.samples[0].time:.1f} s after the trigger)"
+            )
         notes += live.judge(vm, verdict, entries, plan, predicted)
         migrate_seconds = observe.migration_seconds(entries, vm)
         if migrate_seconds is not None:
@@ -331,15 +393,26 @@ class NestedBackend(Backend):
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
         evidence.update(self._guest_evidence(casedir, beats, period, history, f"{vm}: {described}"))
-        evidence["verdict"] = live.write_verdict(casedir / "verdict.txt", described, verdict, predicted, plan, notes,
-                                                 guest=guest.describe(), seconds=seconds)
+        evidence["verdict"] = live.write_verdict(
+            casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
+        )
         notes.insert(0, guest.describe())
-        return NestedObservation(outcome, evidence, notes, prediction=predicted, guest=guest, history=history,
-                                 planned=plan.outcome, seconds=seconds, trigger=described)
+        return NestedObservation(
+            outcome,
+            evidence,
+            notes,
+            prediction=predicted,
+            guest=guest,
+            history=history,
+            planned=plan.outcome,
+            seconds=seconds,
+            trigger=described,
+        )
 
     @staticmethod
-    def _guest_evidence(casedir: Path, beats: list[heartbeat.Beat], period: float, history: xl.DomainHistory,
-                        title: str) -> dict[str, Path]:
+    def _guest_evidence(
+        casedir: Path, beats: list[heartbeat.Beat], period: float, history: xl.DomainHistory, title: str
+    ) -> dict[str, Path]:
         evidence: dict[str, Path] = {}
         series = casedir / "heartbeat.tsv"
         series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))

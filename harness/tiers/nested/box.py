@@ -16,9 +16,9 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ... import cache
 from ...errors import HarnessError, InputError
@@ -52,8 +52,10 @@ class Box:
 
     def __str__(self) -> str:
         built = time.strftime("%Y-%m-%d %H:%M", time.gmtime(self.built))
-        return (f"{self.name}  {self.release}  xen {self.xen or 'candidate'}  "
-                f"{self.size / 2**20:.0f} MiB  built {built} UTC in {self.seconds:.0f}s")
+        return (
+            f"{self.name}  {self.release}  xen {self.xen or 'candidate'}  "
+            f"{self.size / 2**20:.0f} MiB  built {built} UTC in {self.seconds:.0f}s"
+        )
 
 
 def boxes_dir() -> Path:
@@ -68,9 +70,7 @@ def host_mirrors(sources: Path = HOST_SOURCES) -> tuple[str, str]:
     except OSError:
         return mirror, security
     for stanza in text.split("\n\n"):
-        fields = dict(
-            line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#")
-        )
+        fields = dict(line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#"))
         uri = fields.get("URIs", "").split()
         suites = fields.get("Suites", "")
         if not uri:
@@ -82,8 +82,7 @@ def host_mirrors(sources: Path = HOST_SOURCES) -> tuple[str, str]:
     return mirror, security
 
 
-def inputs_hash(release: str, xen: str | None, mirror: str, security: str,
-                inputs: Path = PROVISIONING) -> str:
+def inputs_hash(release: str, xen: str | None, mirror: str, security: str, inputs: Path = PROVISIONING) -> str:
     """Hash of every build input: the files under provisioning/box, release, Xen, mirrors."""
     digest = hashlib.sha256()
     for path in sorted(p for p in inputs.rglob("*") if p.is_file()):
@@ -157,8 +156,15 @@ def build(
         shutil.rmtree(snapshot, ignore_errors=True)
 
 
-def _build(release: str, xen: str | None, mirror: str, security: str, inputs: Path,
-           progress: Callable[[str], None], force: bool) -> Path:
+def _build(
+    release: str,
+    xen: str | None,
+    mirror: str,
+    security: str,
+    inputs: Path,
+    progress: Callable[[str], None],
+    force: bool,
+) -> Path:
     name = box_name(release, xen, inputs_hash(release, xen, mirror, security, inputs))
     final = boxes_dir() / name
     if not force and (cached := _load(final)) is not None:
@@ -192,8 +198,14 @@ def _build(release: str, xen: str | None, mirror: str, security: str, inputs: Pa
         )
         seconds = time.monotonic() - started
         package = tmp / "package.box"
-        meta = {"name": name, "release": release, "xen": xen, "built": time.time(),
-                "seconds": round(seconds, 1), "size": package.stat().st_size}
+        meta = {
+            "name": name,
+            "release": release,
+            "xen": xen,
+            "built": time.time(),
+            "seconds": round(seconds, 1),
+            "size": package.stat().st_size,
+        }
         (tmp / "box.json").write_text(json.dumps(meta, indent=2))
         (tmp / "build.log").write_text("\n".join(log_lines) + "\n")
         shutil.rmtree(final, ignore_errors=True)
@@ -213,8 +225,9 @@ def _load(directory: Path) -> Box | None:
     package = directory / "package.box"
     if not package.is_file():
         return None
-    return Box(meta["name"], meta["release"], meta.get("xen"), package, meta["size"],
-               meta["built"], meta.get("seconds", 0.0))
+    return Box(
+        meta["name"], meta["release"], meta.get("xen"), package, meta["size"], meta["built"], meta.get("seconds", 0.0)
+    )
 
 
 def list_boxes() -> list[Box]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from ..base import Lab
 from ... import release
 from ...errors import HarnessError, InputError
 from ...rundir import RunDir
 from ...runner import run
+from ..base import Lab
 from . import box, checks, hostcaps, provision, settings, vagrantctl
 from .isolation import Isolation
 from .ssh import Endpoint, Node, parse_ssh_config
@@ -51,7 +51,7 @@ class NestedLab(Lab):
     # --- bring-up -------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> "NestedLab":
+    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> NestedLab:
         progress = progress or _print
         started = time.monotonic()
         plan = settings.make_plan(rundir.id, nodes)  # bad input fails before anything starts
@@ -63,12 +63,20 @@ class NestedLab(Lab):
         box_name = package.parent.name
         serial = rundir.path / "serial"
         serial.mkdir(exist_ok=True)
-        (rundir.path / "settings.json").write_text(json.dumps(
-            settings.vagrant_settings(plan, box=box_name, cpu_mode=cpu.mode, serial_dir=serial), indent=2))
+        (rundir.path / "settings.json").write_text(
+            json.dumps(settings.vagrant_settings(plan, box=box_name, cpu_mode=cpu.mode, serial_dir=serial), indent=2)
+        )
         settings.write_secrets(rundir.path / "secrets", plan)
         isolation = Isolation.for_run(rundir.id, rundir.path)
-        rundir.update(nodes=nodes, box=box_name, cpu=cpu.describe(), cpu_mode=cpu.mode,
-                      isolation=isolation.to_state(), snapshot=None, phase="starting")
+        rundir.update(
+            nodes=nodes,
+            box=box_name,
+            cpu=cpu.describe(),
+            cpu_mode=cpu.mode,
+            isolation=isolation.to_state(),
+            snapshot=None,
+            phase="starting",
+        )
         try:
             isolation.start(lambda iso: rundir.update(isolation=iso.to_state(), pids=_pids(iso)))
             lab = cls(rundir)
@@ -110,7 +118,7 @@ class NestedLab(Lab):
     # --- attach and use -------------------------------------------------------------------
 
     @classmethod
-    def attach(cls, rundir: RunDir) -> "NestedLab":
+    def attach(cls, rundir: RunDir) -> NestedLab:
         if rundir.data.get("tier") != "nested" or "nodes" not in rundir.data:
             raise InputError(f"{rundir.path}: not a nested-tier run")
         return cls(rundir)
@@ -123,18 +131,24 @@ class NestedLab(Lab):
 
     def node(self, name: str) -> Node:
         if name not in self.plan.machines:
-            raise InputError(f"no machine {name!r} in run {self.rundir.id}",
-                             hint="machines: " + ", ".join(self.plan.machines))
+            raise InputError(
+                f"no machine {name!r} in run {self.rundir.id}", hint="machines: " + ", ".join(self.plan.machines)
+            )
         if name not in self._nodes:
             # vagrant ssh-config costs seconds of Ruby start-up: ask once, keep it in the state.
             known = self.rundir.data.get("endpoints", {})
             if name in known:
-                endpoint = Endpoint(name, known[name]["host"], known[name]["port"], known[name]["user"],
-                                    Path(known[name]["key"]))
+                endpoint = Endpoint(
+                    name, known[name]["host"], known[name]["port"], known[name]["user"], Path(known[name]["key"])
+                )
             else:
                 endpoint = parse_ssh_config(name, self.vagrant.conf(vm_name=name))
-                known[name] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
-                               "key": str(endpoint.key)}
+                known[name] = {
+                    "host": endpoint.host,
+                    "port": endpoint.port,
+                    "user": endpoint.user,
+                    "key": str(endpoint.key),
+                }
                 self.rundir.update(endpoints=known)
             connect = self.isolation.connect if self.isolation else _direct_connect
             self._nodes[name] = Node(endpoint, connect)
@@ -193,8 +207,15 @@ class NestedLab(Lab):
         else:
             domains = self._domains()
             for domain in domains:
-                self._virsh("snapshot-revert", "--domain", domain, "--snapshotname", name, "--paused",
-                            what=f"revert {domain} to snapshot {name}")
+                self._virsh(
+                    "snapshot-revert",
+                    "--domain",
+                    domain,
+                    "--snapshotname",
+                    name,
+                    "--paused",
+                    what=f"revert {domain} to snapshot {name}",
+                )
             for domain in domains:
                 self._virsh("resume", domain, what=f"resume {domain}")
         for node in self.machines():
@@ -204,9 +225,11 @@ class NestedLab(Lab):
         return time.monotonic() - started
 
     def status(self) -> str:
-        lines = [f"nested run {self.rundir.id} ({self.rundir.path}): {self.rundir.data.get('cpu', '')}",
-                 f"box {self.rundir.data.get('box')}, phase {self.rundir.data.get('phase')}, "
-                 f"snapshot {self.rundir.data.get('snapshot')}"]
+        lines = [
+            f"nested run {self.rundir.id} ({self.rundir.path}): {self.rundir.data.get('cpu', '')}",
+            f"box {self.rundir.data.get('box')}, phase {self.rundir.data.get('phase')}, "
+            f"snapshot {self.rundir.data.get('snapshot')}",
+        ]
         for st in self.vagrant.status():
             lines.append(f"  {st.name:6} {st.state}")
         result = self.nodes()[0].run(["crm_mon", "-1"], check=False)
@@ -222,8 +245,11 @@ class NestedLab(Lab):
         saved = []
         for name in self.rundir.data.get("endpoints", {}):
             try:
-                out = self.node(name).run(["journalctl", "-b", "--no-pager", "-o", "short-monotonic"],
-                                          check=False, timeout=120).stdout
+                out = (
+                    self.node(name)
+                    .run(["journalctl", "-b", "--no-pager", "-o", "short-monotonic"], check=False, timeout=120)
+                    .stdout
+                )
             except Exception:  # a dead VM must not hide the error that brought us here
                 continue
             path = directory / f"{name}.journal"

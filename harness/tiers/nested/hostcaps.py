@@ -63,8 +63,7 @@ def detect() -> CpuMode:
 @functools.lru_cache(maxsize=1)
 def _has_vagrant_libvirt() -> bool:
     """`vagrant plugin list` takes seconds (Ruby start-up): asked once per process."""
-    plugins = run(["vagrant", "plugin", "list"], env={"VAGRANT_CHECKPOINT_DISABLE": "1"},
-                  check=False, timeout=120)
+    plugins = run(["vagrant", "plugin", "list"], env={"VAGRANT_CHECKPOINT_DISABLE": "1"}, check=False, timeout=120)
     return "vagrant-libvirt" in plugins.stdout
 
 
@@ -84,7 +83,8 @@ def sanity_check(isolated: bool = True) -> None:
         except HarnessError as exc:
             raise BackendUnavailable(f"nested tier: {exc.message}", hint=exc.hint) from None
     if not _has_vagrant_libvirt():
-        raise BackendUnavailable("nested tier: the vagrant-libvirt plugin is missing",
-                                 hint="apt-get install vagrant-libvirt")
+        raise BackendUnavailable(
+            "nested tier: the vagrant-libvirt plugin is missing", hint="apt-get install vagrant-libvirt"
+        )
     if isolated and os.geteuid() != 0:
         raise BackendUnavailable("nested tier: the isolated mode (own libvirtd in namespaces) needs root")

@@ -9,6 +9,7 @@ run's network namespace (its qemu and dnsmasq processes), then deletes the names
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -47,17 +48,23 @@ class Isolation:
     libvirtd: int | None = None
 
     @classmethod
-    def for_run(cls, run_id: str, run_path: Path) -> "Isolation":
+    def for_run(cls, run_id: str, run_path: Path) -> Isolation:
         return cls(netns=f"mh-{run_id}", state_dir=run_path / "libvirt")
 
     def to_state(self) -> dict:
-        return {"netns": self.netns, "state_dir": str(self.state_dir), "holder": self.holder,
-                "virtlogd": self.virtlogd, "libvirtd": self.libvirtd}
+        return {
+            "netns": self.netns,
+            "state_dir": str(self.state_dir),
+            "holder": self.holder,
+            "virtlogd": self.virtlogd,
+            "libvirtd": self.libvirtd,
+        }
 
     @classmethod
-    def from_state(cls, data: dict) -> "Isolation":
-        return cls(data["netns"], Path(data["state_dir"]), data.get("holder"),
-                   data.get("virtlogd"), data.get("libvirtd"))
+    def from_state(cls, data: dict) -> Isolation:
+        return cls(
+            data["netns"], Path(data["state_dir"]), data.get("holder"), data.get("virtlogd"), data.get("libvirtd")
+        )
 
     def prefix(self, workdir: Path | None = None) -> list[str]:
         """argv prefix that runs a command inside the run's namespaces."""
@@ -66,7 +73,7 @@ class Isolation:
         wd = [f"--wd={workdir}"] if workdir else []
         return ["nsenter", "-t", str(self.holder), "-m", "-n", *wd, "--"]
 
-    def start(self, on_pid: "callable[[Isolation], None]") -> None:
+    def start(self, on_pid: callable[[Isolation], None]) -> None:
         """Create namespaces and start virtlogd + libvirtd; ``on_pid`` records progress so a
         failure half-way can still be cleaned up."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -82,8 +89,19 @@ class Isolation:
         ready = self.state_dir / "holder.ready"
         ready.unlink(missing_ok=True)
         self.holder = spawn(
-            ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
-             HOLDER, self.state_dir, ready],
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                HOLDER,
+                self.state_dir,
+                ready,
+            ],
             log_path=self.state_dir / "holder.log",
         ).pid
         on_pid(self)
@@ -175,19 +193,15 @@ def _kill(pid: int, grace: float = 5.0) -> bool:
             return True
         _reap(pid)
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _reap(pid)
     return True
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):  # not our child, or already reaped
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _wait(predicate, seconds: float, what: str) -> None:

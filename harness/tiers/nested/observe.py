@@ -32,33 +32,40 @@ POLL = 0.5
 READ_TIMEOUT = 60
 
 
-def log_size(node: "Node") -> int:
+def log_size(node: Node) -> int:
     out = node.run(["stat", "-c", "%s", pcmklog.LOG], check=False).stdout.strip()
     return int(out) if out.isdigit() else 0
 
 
-def pe_inputs(node: "Node") -> set[str]:
+def pe_inputs(node: Node) -> set[str]:
     out = node.run(["ls", "-1", PENGINE], check=False, timeout=30).stdout
     return {name for name in out.split() if SAVED_INPUT.match(name)}
 
 
-def console(node: "Node") -> str:
-    return node.run(["sh", "-c", f"for f in {CONSOLE_GLOB}; do [ -f \"$f\" ] && cat \"$f\"; done; true"],
-                    check=False, timeout=READ_TIMEOUT).stdout
+def console(node: Node) -> str:
+    return node.run(
+        ["sh", "-c", f'for f in {CONSOLE_GLOB}; do [ -f "$f" ] && cat "$f"; done; true'],
+        check=False,
+        timeout=READ_TIMEOUT,
+    ).stdout
 
 
-def collect(node: "Node", name: str, offset: int, logs: Path, evidence: dict[str, Path],
-            beats: list[heartbeat.Beat]) -> list[Executed]:
+def collect(
+    node: Node, name: str, offset: int, logs: Path, evidence: dict[str, Path], beats: list[heartbeat.Beat]
+) -> list[Executed]:
     """One node's pacemaker log since the trigger, its other logs, and the guest's console."""
     text = node.run(["tail", "-c", f"+{offset + 1}", pcmklog.LOG], timeout=READ_TIMEOUT).stdout
     (logs / f"{name}-pacemaker.log").write_text(text)
     evidence[f"{name}-pacemaker-log"] = logs / f"{name}-pacemaker.log"
-    for label, command in (("corosync", ["tail", "-n", "300", "/var/log/corosync/corosync.log"]),
-                           ("xl-dmesg", ["xl", "dmesg"]),
-                           ("xen", ["sh", "-c", "tail -n 200 /var/log/xen/xl-*.log 2>/dev/null"])):
+    for label, command in (
+        ("corosync", ["tail", "-n", "300", "/var/log/corosync/corosync.log"]),
+        ("xl-dmesg", ["xl", "dmesg"]),
+        ("xen", ["sh", "-c", "tail -n 200 /var/log/xen/xl-*.log 2>/dev/null"]),
+    ):
         result = node.run(command, check=False, timeout=READ_TIMEOUT)
-        (logs / f"{name}-{label}.log").write_text(result.stdout if result.ok else
-                                                  f"{' '.join(command)} exited {result.rc}\n{result.stderr}")
+        (logs / f"{name}-{label}.log").write_text(
+            result.stdout if result.ok else f"{' '.join(command)} exited {result.rc}\n{result.stderr}"
+        )
     guest_console = console(node)
     (logs / f"{name}-guest-console.log").write_text(guest_console)
     evidence[f"{name}-guest-console"] = logs / f"{name}-guest-console.log"
@@ -66,8 +73,9 @@ def collect(node: "Node", name: str, offset: int, logs: Path, evidence: dict[str
     return pcmklog.parse(text)
 
 
-def saved_inputs(lab: "NestedLab", survivors: list[str], before: dict[str, set[str]],
-                 target: Path) -> tuple[list[Path], list[str]]:
+def saved_inputs(
+    lab: NestedLab, survivors: list[str], before: dict[str, set[str]], target: Path
+) -> tuple[list[Path], list[str]]:
     """The scheduler inputs the surviving nodes saved since the trigger, copied to ``target``, in
     order; what could not be fetched is named in the returned notes."""
     target.mkdir(exist_ok=True)
@@ -83,8 +91,10 @@ def saved_inputs(lab: "NestedLab", survivors: list[str], before: dict[str, set[s
         for filename in sorted(listing - before.get(name, set()), key=input_number):
             result = node.run(["base64", "-w0", f"{PENGINE}/{filename}"], check=False, timeout=READ_TIMEOUT)
             if not result.ok:
-                notes.append(f"{name}: {filename} could not be fetched (base64 exited {result.rc}: "
-                             f"{result.stderr.strip()[-200:]})")
+                notes.append(
+                    f"{name}: {filename} could not be fetched (base64 exited {result.rc}: "
+                    f"{result.stderr.strip()[-200:]})"
+                )
                 continue
             path = target / f"{name}-{filename}"
             path.write_bytes(base64.b64decode(result.stdout))
@@ -101,7 +111,7 @@ def migration_seconds(entries: list[Executed], vm: str) -> float | None:
 class XlPoller:
     """``xl list`` on every dom0 every POLL seconds, in a thread of its own SSH connections."""
 
-    def __init__(self, lab: "NestedLab", guest: str) -> None:
+    def __init__(self, lab: NestedLab, guest: str) -> None:
         self.nodes = {name: lab.fresh_node(name) for name in lab.plan.nodes}
         self.history = xl.DomainHistory(guest)
         self._stop = threading.Event()

@@ -9,13 +9,13 @@ others start its lock), which is why the harness, not `vagrant provision`, runs 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from .ssh import Node
 from . import files
+from .ssh import Node
 
 ROLES = files.PROVISIONING / "roles"
 STAGE = "/tmp/mh-provision"
@@ -54,8 +54,9 @@ def unstage(machine: Node) -> None:
     machine.run(["rm", "-rf", STAGE])
 
 
-def provision(san: Node, nodes: list[Node], files: dict[str, Path], progress: Callable[[str], None],
-              started: float) -> None:
+def provision(
+    san: Node, nodes: list[Node], files: dict[str, Path], progress: Callable[[str], None], started: float
+) -> None:
     every = [san, *nodes]
     with ThreadPoolExecutor(max_workers=len(every)) as pool:
         list(pool.map(lambda m: stage(m, files), every))
@@ -65,8 +66,14 @@ def provision(san: Node, nodes: list[Node], files: dict[str, Path], progress: Ca
                 continue
             progress(f"[{time.monotonic() - started:6.1f}s] {', '.join(t.name for t in targets)}: {step.label}")
             futures = [
-                pool.submit(_run_step, t, ["env", f"MH_STAGE={STAGE}", f"MH_SELF={t.name}", "bash",
-                                           f"{STAGE}/{step.script}", *step.args], step.label, progress, started)
+                pool.submit(
+                    _run_step,
+                    t,
+                    ["env", f"MH_STAGE={STAGE}", f"MH_SELF={t.name}", "bash", f"{STAGE}/{step.script}", *step.args],
+                    step.label,
+                    progress,
+                    started,
+                )
                 for t in targets
             ]
             for future in futures:

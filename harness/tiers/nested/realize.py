@@ -56,15 +56,18 @@ def _nvpairs(parent: ET.Element, tag: str, owner: str, values: dict[str, str]) -
     return block
 
 
-def _primitive(rid: str, agent: tuple[str, str, str], params: dict[str, str], ops: list[tuple[str, str, str]]) -> ET.Element:
+def _primitive(
+    rid: str, agent: tuple[str, str, str], params: dict[str, str], ops: list[tuple[str, str, str]]
+) -> ET.Element:
     element = ET.Element("primitive", id=rid, **{"class": agent[0], "provider": agent[1], "type": agent[2]})
     if params:
         _nvpairs(element, "instance_attributes", rid, params)
     operations = ET.SubElement(element, "operations")
     for name, interval, timeout in ops:
         extra = {"on-fail": "fence"} if name == "monitor" and agent[2] in {"controld", "lvmlockd"} else {}
-        ET.SubElement(operations, "op", id=f"{rid}-{name}-{interval}", name=name, interval=interval,
-                      timeout=timeout, **extra)
+        ET.SubElement(
+            operations, "op", id=f"{rid}-{name}-{interval}", name=name, interval=interval, timeout=timeout, **extra
+        )
     return element
 
 
@@ -73,8 +76,12 @@ def _ops(monitor: str) -> list[tuple[str, str, str]]:
 
 
 def shared_vg(vg: str, rid: str = SHARED_VG) -> ET.Element:
-    return _primitive(rid, ("ocf", "heartbeat", "LVM-activate"),
-                      {"vgname": vg, "vg_access_mode": "lvmlockd", "activation_mode": "shared"}, _ops("90s"))
+    return _primitive(
+        rid,
+        ("ocf", "heartbeat", "LVM-activate"),
+        {"vgname": vg, "vg_access_mode": "lvmlockd", "activation_mode": "shared"},
+        _ops("90s"),
+    )
 
 
 def locking_clone() -> ET.Element:
@@ -92,8 +99,15 @@ def _references(constraint: ET.Element) -> set[str]:
     return {f for f in found if f}
 
 
-def realize(configuration: ET.Element, vm: str, topology: Topology | None, installed: set[str],
-            xmfile: str, domain: str, vg: str) -> Realized:
+def realize(
+    configuration: ET.Element,
+    vm: str,
+    topology: Topology | None,
+    installed: set[str],
+    xmfile: str,
+    domain: str,
+    vg: str,
+) -> Realized:
     """``configuration``: the <configuration> of the style's CIB; ``installed``: agents on the dom0s."""
     resources = copy.deepcopy(configuration.find("resources"))
     constraints = copy.deepcopy(configuration.find("constraints"))
@@ -117,8 +131,10 @@ def realize(configuration: ET.Element, vm: str, topology: Topology | None, insta
     if not missing:
         return Realized(resources, constraints, notes)
     if topology is None:
-        raise Unrealizable(f"agents {', '.join(missing)} are not on the dom0s, and the scenario has no "
-                           "topology saying which clone is the VM's storage")
+        raise Unrealizable(
+            f"agents {', '.join(missing)} are not on the dom0s, and the scenario has no "
+            "topology saying which clone is the VM's storage"
+        )
     return _realize_storage(resources, constraints, parents, primitive, topology, vg, missing, notes)
 
 
@@ -132,9 +148,16 @@ def _guest_params(primitive: ET.Element, xmfile: str, domain: str) -> None:
     primitive.insert(0, block)
 
 
-def _realize_storage(resources: ET.Element, constraints: ET.Element, parents: dict[ET.Element, ET.Element],
-                     primitive: ET.Element, topology: Topology, vg: str, missing: list[str],
-                     notes: list[str]) -> Realized:
+def _realize_storage(
+    resources: ET.Element,
+    constraints: ET.Element,
+    parents: dict[ET.Element, ET.Element],
+    primitive: ET.Element,
+    topology: Topology,
+    vg: str,
+    missing: list[str],
+    notes: list[str],
+) -> Realized:
     vm = primitive.get("id", "")
     group = parents.get(primitive)
     group = group if group is not None and group.tag == "group" else None
@@ -169,10 +192,16 @@ def _realize_storage(resources: ET.Element, constraints: ET.Element, parents: di
         if not _references(constraint) <= names:
             constraints.remove(constraint)
             gone.append(constraint.get("id", "?"))
-    ET.SubElement(constraints, "rsc_colocation", id=f"col-{anchor}-with-{LOCKING}", rsc=anchor,
-                  **{"with-rsc": LOCKING, "score": "INFINITY"})
-    ET.SubElement(constraints, "rsc_order", id=f"ord-{LOCKING}-then-{anchor}", first=LOCKING, then=anchor,
-                  kind="Mandatory")
+    ET.SubElement(
+        constraints,
+        "rsc_colocation",
+        id=f"col-{anchor}-with-{LOCKING}",
+        rsc=anchor,
+        **{"with-rsc": LOCKING, "score": "INFINITY"},
+    )
+    ET.SubElement(
+        constraints, "rsc_order", id=f"ord-{LOCKING}-then-{anchor}", first=LOCKING, then=anchor, kind="Mandatory"
+    )
     notes.append(
         f"nested tier: storage realized: {', '.join(missing)} have no agent on the dom0s, so "
         f"{', '.join(dropped)} became today's stack: dlm + lvmlockd (clone {LOCKING}) before "

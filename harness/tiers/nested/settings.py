@@ -59,8 +59,16 @@ def make_plan(run_id: str, nodes: int) -> Plan:
     return Plan(run_id, names, addresses, f"10.{64 + a}.{b}.0/24", cluster_prefix)
 
 
-def vagrant_settings(plan: Plan, *, box: str, cpu_mode: str, serial_dir: Path,
-                     memory: int = 1280, san_memory: int = 1024, libvirt_uri: str | None = None) -> dict:
+def vagrant_settings(
+    plan: Plan,
+    *,
+    box: str,
+    cpu_mode: str,
+    serial_dir: Path,
+    memory: int = 1280,
+    san_memory: int = 1024,
+    libvirt_uri: str | None = None,
+) -> dict:
     """The JSON the Vagrantfile reads from $MH_SETTINGS."""
     return {
         "run_id": plan.run_id,

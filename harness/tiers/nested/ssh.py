@@ -12,19 +12,19 @@ import shlex
 import socket
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import paramiko
-
-# A node that is fenced or rebooting on purpose makes paramiko log tracebacks of its own; the
-# harness reports lost connections itself (HarnessError with the node and the command).
-logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 from ...errors import CommandFailed, HarnessError
 from ...runner import Result
 from ...runner import log as runner_log
+
+# A node that is fenced or rebooting on purpose makes paramiko log tracebacks of its own; the
+# harness reports lost connections itself (HarnessError with the node and the command).
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 Connect = Callable[[str, int], socket.socket]
 
@@ -62,19 +62,38 @@ class Node:
                 client = paramiko.SSHClient()
                 # Host keys are made on each VM's first boot of a throw-away run; nothing to pin.
                 client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-                client.connect(self.endpoint.host, port=self.endpoint.port, username=self.endpoint.user,
-                               key_filename=str(self.endpoint.key), sock=sock, timeout=20,
-                               banner_timeout=60, auth_timeout=60, allow_agent=False, look_for_keys=False)
+                client.connect(
+                    self.endpoint.host,
+                    port=self.endpoint.port,
+                    username=self.endpoint.user,
+                    key_filename=str(self.endpoint.key),
+                    sock=sock,
+                    timeout=20,
+                    banner_timeout=60,
+                    auth_timeout=60,
+                    allow_agent=False,
+                    look_for_keys=False,
+                )
                 client.get_transport().set_keepalive(15)
                 self._client = client
                 return client
             except (OSError, paramiko.SSHException) as exc:
                 if time.monotonic() >= deadline:
-                    raise HarnessError(f"{self.name}: SSH to {self.endpoint.host}:{self.endpoint.port} failed: {exc}") from None
+                    raise HarnessError(
+                        f"{self.name}: SSH to {self.endpoint.host}:{self.endpoint.port} failed: {exc}"
+                    ) from None
                 time.sleep(2)
 
-    def run(self, argv: Sequence[str], *, sudo: bool = True, check: bool = True, timeout: float = 600,
-            on_line: Callable[[str], None] | None = None, what: str | None = None) -> Result:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        sudo: bool = True,
+        check: bool = True,
+        timeout: float = 600,
+        on_line: Callable[[str], None] | None = None,
+        what: str | None = None,
+    ) -> Result:
         """Run argv on the node; with ``on_line`` each stdout line is passed on as it comes."""
         command = shlex.join(["sudo", "-n", *argv] if sudo else list(argv))
         # Logged like the runner's local commands: --debug promises every external command.
@@ -86,11 +105,13 @@ class Node:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             # The VM went away under us (fenced, rebooted, destroyed): say which and what.
             self.close()
-            raise HarnessError(f"{what + ': ' if what else ''}{self.name}: SSH connection lost "
-                               f"during {command!r}: {exc!r}") from None
+            raise HarnessError(
+                f"{what + ': ' if what else ''}{self.name}: SSH connection lost during {command!r}: {exc!r}"
+            ) from None
 
-    def _run(self, command: str, *, check: bool, timeout: float,
-             on_line: Callable[[str], None] | None, what: str | None) -> Result:
+    def _run(
+        self, command: str, *, check: bool, timeout: float, on_line: Callable[[str], None] | None, what: str | None
+    ) -> Result:
         started = time.monotonic()
         channel = self.client().get_transport().open_session(timeout=30)
         channel.settimeout(timeout)
@@ -114,17 +135,23 @@ class Node:
                 else:
                     time.sleep(0.05)
                 if time.monotonic() - started > timeout:
-                    raise socket.timeout()
-        except socket.timeout:
+                    raise TimeoutError()
+        except TimeoutError:
             channel.close()
-            raise CommandFailed([self.name, command], None, out.decode(errors="replace"),
-                                err.decode(errors="replace"), what=what) from None
+            raise CommandFailed(
+                [self.name, command], None, out.decode(errors="replace"), err.decode(errors="replace"), what=what
+            ) from None
         rc = channel.recv_exit_status()
         channel.close()
         if on_line and pending:
             on_line(pending.decode(errors="replace"))
-        result = Result((self.name, command), rc, out.decode(errors="replace"), err.decode(errors="replace"),
-                        time.monotonic() - started)
+        result = Result(
+            (self.name, command),
+            rc,
+            out.decode(errors="replace"),
+            err.decode(errors="replace"),
+            time.monotonic() - started,
+        )
         if check and rc != 0:
             raise CommandFailed([f"{self.name}:", command], rc, result.stdout, result.stderr, what=what)
         return result
@@ -153,7 +180,6 @@ class Node:
 def parse_ssh_config(name: str, conf: dict[str, str]) -> Endpoint:
     """From python-vagrant's ``conf()`` dict to an Endpoint; a missing key is a clear error."""
     try:
-        return Endpoint(name, conf["HostName"], int(conf["Port"]), conf["User"],
-                        Path(conf["IdentityFile"].strip('"')))
+        return Endpoint(name, conf["HostName"], int(conf["Port"]), conf["User"], Path(conf["IdentityFile"].strip('"')))
     except (KeyError, ValueError) as exc:
         raise HarnessError(f"{name}: unusable ssh-config from vagrant ({exc}): {conf}") from None

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import vagrant
 
-from ...errors import CommandFailed
 from ... import cache
+from ...errors import CommandFailed
 from . import files
 
 REPO = files.VAGRANT_DIR  # where the Vagrantfile is (VAGRANT_CWD)
@@ -30,9 +30,14 @@ class Vagrant(vagrant.Vagrant):
     """python-vagrant with an argv prefix (``nsenter ... --``) before the vagrant executable."""
 
     def __init__(self, prefix: list[str], env: dict[str, str], log_path: Path) -> None:
-        # Output python-vagrant does not return goes to the run's vagrant.log (for errors).
-        super().__init__(root=str(REPO), env=env, out_cm=lambda: open(log_path, "ab"),
-                         err_cm=lambda: open(log_path, "ab"))
+        # Output python-vagrant does not return goes to the run's vagrant.log (for errors); it wants
+        # factories of context managers, and enters each file it is given itself.
+        super().__init__(
+            root=str(REPO),
+            env=env,
+            out_cm=lambda: open(log_path, "ab"),  # noqa: SIM115
+            err_cm=lambda: open(log_path, "ab"),  # noqa: SIM115
+        )
         self._prefix = prefix
         self.log_path = log_path
 
@@ -48,16 +53,18 @@ class Vagrant(vagrant.Vagrant):
 
 def environment(run_path: Path, settings_file: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "VAGRANT_HOME": str(cache.artefacts() / "vagrant.d"),
-        "VAGRANT_CWD": str(REPO),
-        "VAGRANT_DOTFILE_PATH": str(run_path / ".vagrant"),
-        "VAGRANT_CHECKPOINT_DISABLE": "1",
-        "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
-        "VAGRANT_DEFAULT_PROVIDER": "libvirt",
-        "VAGRANT_NO_COLOR": "1",
-        "MH_SETTINGS": str(settings_file),
-    })
+    env.update(
+        {
+            "VAGRANT_HOME": str(cache.artefacts() / "vagrant.d"),
+            "VAGRANT_CWD": str(REPO),
+            "VAGRANT_DOTFILE_PATH": str(run_path / ".vagrant"),
+            "VAGRANT_CHECKPOINT_DISABLE": "1",
+            "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+            "VAGRANT_DEFAULT_PROVIDER": "libvirt",
+            "VAGRANT_NO_COLOR": "1",
+            "MH_SETTINGS": str(settings_file),
+        }
+    )
     return env
 
 
@@ -69,8 +76,7 @@ def ensure_box(v: Vagrant, name: str, package: Path) -> bool:
     return True
 
 
-def follow(lines: Iterable[str], progress: Callable[[str], None], started: float,
-           keep: list[str]) -> None:
+def follow(lines: Iterable[str], progress: Callable[[str], None], started: float, keep: list[str]) -> None:
     """Turn vagrant's output into one progress line per machine and phase, with the elapsed time.
 
     Repeated lines (progress bars) are dropped; every line is kept in ``keep`` for errors.
@@ -102,5 +108,10 @@ def up(v: Vagrant, progress: Callable[[str], None], started: float) -> None:
     try:
         follow(v.up(no_provision=True, provider="libvirt", stream_output=True), progress, started, keep)
     except Exception as exc:  # python-vagrant raises CalledProcessError without the output
-        raise CommandFailed(["vagrant", "up", "--no-provision"], getattr(exc, "returncode", None),
-                            "\n".join(keep[-40:]), v.log_tail(), what="bringing the VMs up") from None
+        raise CommandFailed(
+            ["vagrant", "up", "--no-provision"],
+            getattr(exc, "returncode", None),
+            "\n".join(keep[-40:]),
+            v.log_tail(),
+            what="bringing the VMs up",
+        ) from None

@@ -77,9 +77,7 @@ class SimulateBackend(Backend):
         configured, unknown = configured_cib(scenario, style, styledir)
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
-            sim = simulator.simulate(
-                current, styledir / f"settle-{round_}", node_up=nodes if round_ == 0 else ()
-            )
+            sim = simulator.simulate(current, styledir / f"settle-{round_}", node_up=nodes if round_ == 0 else ())
             assert sim.cib_out is not None
             current = sim.cib_out
             if not sim.has_actions():

@@ -38,7 +38,11 @@ class GuestEvidence:
         if not self.beats:
             return "no heartbeat seen"
         if self.unbroken:
-            return f"guest kept running on {' -> '.join(self.nodes)}, downtime {self.downtime * 1000:.0f} ms" if self.downtime is not None else "guest kept running"
+            return (
+                f"guest kept running on {' -> '.join(self.nodes)}, downtime {self.downtime * 1000:.0f} ms"
+                if self.downtime is not None
+                else "guest kept running"
+            )
         return f"guest rebooted: {len(self.boots)} boots ({', '.join(b[:8] for b in self.boots)}) on {' -> '.join(self.nodes)}"
 
 
@@ -64,7 +68,7 @@ def analyse(beats: list[Beat], period: float) -> GuestEvidence:
         if not nodes or nodes[-1] != beat.node:
             nodes.append(beat.node)
     notes: list[str] = []
-    pairs = [(a, b) for a, b in zip(unique, unique[1:]) if a.boot == b.boot]
+    pairs = [(a, b) for a, b in zip(unique, unique[1:], strict=False) if a.boot == b.boot]
     # The guest's real cadence: the period plus what one loop costs it (0.3 s instead of 0.1 s in
     # a guest under software emulation). The median step per beat; never below the period.
     steps = sorted((b.up - a.up) / (b.n - a.n) for a, b in pairs if b.n > a.n)

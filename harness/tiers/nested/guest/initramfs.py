@@ -10,7 +10,7 @@ even on a box built by an older version (or another box that has the kernel and 
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
+
 from .. import files
 
 INIT = files.PROVISIONING / "box" / "guest" / "init"

@@ -31,7 +31,7 @@ def heartbeat_svg(beats: list[Beat], period: float, path: Path, title: str) -> P
         offset += max((b.up for b in ordered if b.boot == boot), default=0.0) + 1.0
     span = max(offset, 1.0)
     points = []
-    for previous, current in zip(ordered, ordered[1:]):
+    for previous, current in zip(ordered, ordered[1:], strict=False):
         if previous.boot != current.boot:
             continue
         delay_ms = max((current.up - previous.up - period * (current.n - previous.n)) * 1000, 0.1)
@@ -56,13 +56,17 @@ def heartbeat_svg(beats: list[Beat], period: float, path: Path, title: str) -> P
         if tick <= top:
             parts.append(f'<text x="{margin - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
     for boot in boots[1:]:
-        parts.append(f'<line x1="{x(offsets[boot]):.1f}" y1="{margin}" x2="{x(offsets[boot]):.1f}" y2="{height - margin}" stroke="red" stroke-dasharray="4"/>')
+        parts.append(
+            f'<line x1="{x(offsets[boot]):.1f}" y1="{margin}" x2="{x(offsets[boot]):.1f}" y2="{height - margin}" stroke="red" stroke-dasharray="4"/>'
+        )
         parts.append(f'<text x="{x(offsets[boot]) + 3:.1f}" y="{margin + 10}" fill="red">reboot</text>')
     for px, delay, node in points:
         colour = _COLOURS[nodes.index(node) % len(_COLOURS)]
         parts.append(f'<circle cx="{x(px):.1f}" cy="{y(delay):.1f}" r="2" fill="{colour}"/>')
     for index, node in enumerate(nodes):
-        parts.append(f'<text x="{width - margin - 60}" y="{margin + 14 * index}" fill="{_COLOURS[index % len(_COLOURS)]}">{_escape(node)}</text>')
+        parts.append(
+            f'<text x="{width - margin - 60}" y="{margin + 14 * index}" fill="{_COLOURS[index % len(_COLOURS)]}">{_escape(node)}</text>'
+        )
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")
     return path

@@ -32,19 +32,21 @@ class Disk:
 
 def render(guest: Guest, disk: Disk, name: str = NAME) -> str:
     extra = f"console=hvc0 mh.period={guest.period:g} mh.dirty={guest.dirty_mib}"
-    return "\n".join([
-        f"# Written by migration-harness: the test guest ({guest.type.upper()}), heartbeat on its console.",
-        f'name = "{name}"',
-        f'type = "{guest.type}"',
-        f'kernel = "{KERNEL}"',
-        f'ramdisk = "{INITRD}"',
-        f'extra = "{extra}"',
-        f"memory = {guest.memory_mib}",
-        f"maxmem = {guest.memory_mib}",
-        "vcpus = 1",
-        f'disk = [ "phy:{disk.path},xvda,w" ]',
-        'on_poweroff = "destroy"',
-        'on_reboot = "restart"',
-        'on_crash = "destroy"',
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Written by migration-harness: the test guest ({guest.type.upper()}), heartbeat on its console.",
+            f'name = "{name}"',
+            f'type = "{guest.type}"',
+            f'kernel = "{KERNEL}"',
+            f'ramdisk = "{INITRD}"',
+            f'extra = "{extra}"',
+            f"memory = {guest.memory_mib}",
+            f"maxmem = {guest.memory_mib}",
+            "vcpus = 1",
+            f'disk = [ "phy:{disk.path},xvda,w" ]',
+            'on_poweroff = "destroy"',
+            'on_reboot = "restart"',
+            'on_crash = "destroy"',
+            "",
+        ]
+    )
