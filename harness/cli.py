@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import release, releaseroot, rundir, scenario, scratch, tiers
+from . import release, releaseroot, rundir, scaffold, scenario, scratch, tiers
 from .errors import FileFailure, HarnessError, InputError
 from .styles import AS_WRITTEN, STYLES
 from .triggers import KINDS
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=Path, metavar="DIR",
                    help="nested tier: run on the cluster `up --tier nested` left in DIR (restored per case, left up)")
     p.add_argument("--record", action="store_true", help="write the measured verdicts into each scenario file's 'measured:' block")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write one self-contained HTML page: table, cases, pictures")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="verdicts for CIBs / scheduler inputs (pe-input-N.bz2) or directories of them")
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", type=Path, metavar="RESULTS.json")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files or shipped names (default: all shipped)")
     p.set_defaults(func=cmd_record)
+
+    scaffold.add_parser(sub)  # init [DIR]: a repository of one's own scenarios
 
     p = sub.add_parser("list", help="shipped scenarios, styles and triggers")
     p.set_defaults(func=cmd_list)
@@ -210,6 +213,10 @@ def _select(args: argparse.Namespace, scenarios: list[scenario.Scenario]) -> lis
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.html:
+        from .htmlreport import check_target
+
+        check_target(args.html)  # before minutes of cases, not after
     scenarios, failures = _load_scenarios(args.scenarios)
     cases = _select(args, scenarios)
     if args.run is not None and args.tier != "nested":
@@ -284,7 +291,8 @@ def _case_done(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def _report_run(args, results, by_release, workdir, started, failures):  # type: ignore[no-untyped-def]
-    from . import report
+    from . import htmlreport, report
+    from .summary import summarize
 
     for failure in failures:
         print(f"migration-harness: error: {failure.error}", file=sys.stderr)
@@ -297,11 +305,15 @@ def _report_run(args, results, by_release, workdir, started, failures):  # type:
     if args.tier == "simulate":
         from .prediction import render_evidence
 
-        for result in results if args.keep else failing:
+        for result in results if args.keep or args.html else failing:
             if result.observation:
                 render_evidence(result.observation)
+    pages = [summarize(r) for r in results] if args.html else []  # read before the evidence is pruned
     if not args.keep:
         _prune(workdir, failing)  # before the report, so that every evidence path it prints exists
+    if args.html:
+        htmlreport.write(args.html, pages, errors=[(str(f.path), f.error) for f in failures])
+        print(f"HTML report: {args.html}", file=sys.stderr)
     elapsed = time.monotonic() - started
     if args.json:
         counts = report.counts(results)

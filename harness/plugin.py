@@ -6,14 +6,21 @@
   and the ``migration`` marker. ``--shipped-scenarios`` (ini ``migration_shipped_scenarios``) adds
   the scenarios shipped with the package.
 - Fixtures: ``migration_backend`` (the session's tier), ``migration_cluster`` (configure a crm text,
-  trigger, read ``outcome["vm1"].migrated``); a test that uses either is marked ``migration``.
+  trigger, read ``outcome["vm1"].migrated``), ``migration_nodes`` (live tiers: each node as a
+  pytest-testinfra host); a test that uses any of them is marked ``migration``.
 - On failure the evidence (CIB before/after, graph, summary, picture) stays in a per-test
   directory named in the failure message.
-The session's lifecycle is ``harness.session``, the closing table ``harness.terminal``.
+- Each case carries its verdict, expectation, tier, release, Pacemaker version, guest downtime and
+  evidence path as ``user_properties`` (written into ``--junitxml``), and its summary on its test
+  report, so that under pytest-xdist the controller has every worker's cases for the closing
+  table and ``--migration-html`` (ini ``migration_html``), one self-contained page.
+The session's lifecycle is ``harness.session``, the closing table ``harness.terminal``, the page
+``harness.htmlreport``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +28,13 @@ from typing import Any
 
 import pytest
 
-from . import engine, session, terminal
+from . import engine, htmlreport, session, terminal
 from . import scenario as scenario_mod
 from .errors import HarnessError
+from .hosts import NodeHosts
 from .outcome import Outcome
 from .prediction import render_evidence
+from .summary import CaseSummary, summarize
 from .tiers import Backend
 from .tiers.base import Settled
 from .triggers import KINDS, Trigger
@@ -35,7 +44,11 @@ SHIPPED_HELP = "also collect the scenarios shipped with migration-harness"
 RELEASE_HELP = "Debian release whose Pacemaker answers: host (default), bullseye, bookworm, trixie, forky"
 ARTIFACTS_HELP = "directory for the evidence of each migration test (default: a temporary directory, failures kept)"
 RUN_HELP = "nested tier: run on the cluster `migration-harness up --tier nested` left in DIR (restored per test, left up)"
-FIXTURES = ("migration_cluster", "migration_backend")
+HTML_HELP = "write one self-contained HTML page of every scenario case (verdicts, reasons, pictures) to FILE"
+FIXTURES = ("migration_cluster", "migration_backend", "migration_nodes")
+# The attribute of a scenario case's test report that carries its summary (JSON-able: pytest-xdist
+# serialises a report's attributes from the worker to the controller).
+REPORT_ATTR = "migration_case"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,10 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--migration-artifacts", action="store", default=None, help=ARTIFACTS_HELP)
     group.addoption("--release", action="store", default=None, help=RELEASE_HELP + f" (env {session.ENV_RELEASE})")
     group.addoption("--migration-run", action="store", default=None, metavar="DIR", help=RUN_HELP)
+    group.addoption("--migration-html", action="store", default=None, metavar="FILE", help=HTML_HELP)
     parser.addini("migration_release", RELEASE_HELP, default=None)
     parser.addini("migration_tier", TIER_HELP, default=None)
     parser.addini("migration_shipped_scenarios", SHIPPED_HELP, type="bool", default=False)
     parser.addini("migration_artifacts", ARTIFACTS_HELP, default=None)
+    parser.addini("migration_html", HTML_HELP + " (relative to the rootdir)", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +73,26 @@ def pytest_configure(config: pytest.Config) -> None:
     shipped = config.getoption("--shipped-scenarios") or config.getini("migration_shipped_scenarios")
     if shipped:
         config.args.append(str(scenario_mod.shipped_dir()))
+    html = session.effective_html(config)
+    if html is not None:
+        try:
+            htmlreport.check_target(html)
+        except HarnessError as exc:
+            raise pytest.UsageError(f"--migration-html: {exc}") from None
+    config.pluginmanager.register(SummaryCollector(config), "migration-harness-summaries")
+
+
+class SummaryCollector:
+    """Gathers every scenario case's summary from the test reports: in one process, and under
+    pytest-xdist on the controller, from every worker's reports."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if data is not None:
+            session.state(self.config).summaries.append(CaseSummary.from_json(data))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -130,15 +165,14 @@ class ScenarioItem(pytest.Item):
         assert state.version is not None  # set with the backend
         result = engine.run_case(backend, self.case, state.casedir(self.case), state.version)
         state.results.append(result)
-        self.user_properties.append(("verdicts", [c.verdict.as_json() for c in result.checks]))
-        guest = getattr(result.observation, "guest", None)
-        if guest is not None:
-            self.user_properties.append(("guest", guest.describe()))
+        if result.observation is not None and result.tier == "simulate" and (result.failed or state.html):
+            render_evidence(result.observation)  # the pictures a failure message or the page shows
+        summary = summarize(result)
+        self.stash[SUMMARY] = summary
+        self.user_properties.extend(junit_properties(summary, result))
         if result.skipped:
             pytest.skip(result.skipped)
         if not result.passed:
-            if result.observation is not None and result.tier == "simulate":
-                render_evidence(result.observation)
             raise MigrationMismatch(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -150,26 +184,57 @@ class ScenarioItem(pytest.Item):
         return self.path, None, f"{self.case.full_id}: {self.case.trigger.name} in style {self.case.style}"
 
 
+SUMMARY = pytest.StashKey[CaseSummary]()
+
+
+def junit_properties(summary: CaseSummary, result: engine.CaseResult) -> list[tuple[str, object]]:
+    """What a CI system shows of a case from the JUnit XML alone."""
+    properties: list[tuple[str, object]] = [
+        ("verdict", summary.verdict), ("expected", summary.expected), ("result", summary.status),
+        ("tier", summary.tier), ("release", summary.release), ("pacemaker", summary.pacemaker),
+    ]
+    if summary.guest_detail is not None:
+        properties.append(("guest", summary.guest_detail))
+    if summary.guest_downtime_ms is not None:
+        properties.append(("guest_downtime_ms", f"{summary.guest_downtime_ms:.0f}"))
+    properties.append(("evidence", summary.evidence or ""))
+    properties.append(("verdicts", json.dumps([c.verdict.as_json() for c in result.checks])))
+    return properties
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     handle = item.stash.get(HANDLE, None)
     if handle is not None and report.failed:
         session.state(item.config).keep.add(handle.directory())
+    summary = item.stash.get(SUMMARY, None)
+    if summary is not None and report.when == "call":
+        setattr(report, REPORT_ATTR, summary.as_json())
     return report
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     config = terminalreporter.config
-    if session.STATE in config.stash:
-        terminal.summary(terminalreporter, config.stash[session.STATE].results)
+    if session.STATE in config.stash and not session.is_worker(config):
+        state = config.stash[session.STATE]
+        terminal.summary(terminalreporter, state.summaries, state.html, state.html_error)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     from . import session as session_mod
 
-    if session_mod.STATE in session.config.stash:
-        session.config.stash[session_mod.STATE].close()
+    config = session.config
+    if session_mod.STATE in config.stash:
+        config.stash[session_mod.STATE].close()
+    html = session_mod.effective_html(config)
+    if html is not None and not session_mod.is_worker(config):
+        # After close: the page says which evidence directories were removed.
+        state = session_mod.state(config)
+        try:
+            htmlreport.write(html, state.summaries)
+        except HarnessError as exc:
+            state.html_error = str(exc)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -225,6 +290,23 @@ class ClusterHandle:
 
 
 HANDLE = pytest.StashKey[ClusterHandle]()
+
+
+@pytest.fixture
+def migration_nodes(request: pytest.FixtureRequest) -> NodeHosts:
+    """The session's live cluster, each node a pytest-testinfra host reached the tier's own way
+    (local: the node's namespaces; nested: the lab's SSH session, as root):
+    ``migration_nodes["node1"].service("pacemaker").is_running``. Skipped on the simulate tier."""
+    state = session.state(request.config)
+    if state.tier == "simulate":
+        pytest.skip("migration_nodes needs a live tier (--tier local or nested): the simulate tier has no nodes")
+    lab = getattr(state.current_backend(), "lab", None)
+    if lab is None:
+        pytest.skip(f"the {state.tier} tier has no cluster up")
+    try:
+        return NodeHosts(lab)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture

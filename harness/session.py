@@ -1,8 +1,10 @@
 """A pytest session's migration tier: chosen once, activated on first use, torn down at the end.
 
 The session keeps one backend (the local and nested tiers keep one live cluster for every test),
-the release whose tools answer, the case results for the terminal table, and the directory that
-holds each case's evidence. It lives in ``config.stash``.
+the release whose tools answer, the case results, and the directory that holds each case's
+evidence. It lives in ``config.stash``. The terminal table and the HTML page are rendered from
+``summaries``: the cases' summaries as test reports brought them (under pytest-xdist, from every
+worker to the controller), not from this process's own results.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from . import engine, release, releaseroot, scratch, tiers
 from .errors import BackendUnavailable, HarnessError
 from .scenario import Case
+from .summary import CaseSummary
 from .version import Version, pacemaker_version
 
 ENV_TIER = "MIGRATION_HARNESS_TIER"
@@ -33,6 +36,21 @@ def effective_tier(config: pytest.Config) -> str:
     if tier not in tiers.TIERS:
         raise pytest.UsageError(f"unknown tier '{tier}': choose one of {', '.join(tiers.TIERS)}")
     return str(tier)
+
+
+def effective_html(config: pytest.Config) -> Path | None:
+    """``--migration-html`` (relative to the working directory) or ini ``migration_html`` (relative
+    to the rootdir, like the ini file that names it)."""
+    given = config.getoption("--migration-html")
+    if given:
+        return Path(given)
+    ini = config.getini("migration_html")
+    return config.rootpath / ini if ini else None
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """A pytest-xdist worker: runs cases, reports them; the controller writes tables and pages."""
+    return hasattr(config, "workerinput")
 
 
 def effective_release(config: pytest.Config) -> str:
@@ -54,7 +72,10 @@ class SessionState:
         self._base: Path | None = None
         self._own_base = False
         self.version: Version | None = None
-        self.results: list[engine.CaseResult] = []
+        self.results: list[engine.CaseResult] = []  # this process's cases (evidence to keep)
+        self.summaries: list[CaseSummary] = []  # every case's, from the test reports
+        self.html = effective_html(config)
+        self.html_error: str | None = None  # why the page could not be written
         self.keep: set[Path] = set()  # evidence of failed tests of users' own (migration_cluster)
 
     def base(self) -> Path:
@@ -97,6 +118,10 @@ class SessionState:
                 pytest.skip(self._unavailable)
             self._nodes = nodes
         return self._backend
+
+    def current_backend(self) -> tiers.Backend:
+        """The backend as it is up now (any node count), or brought up for 2 nodes."""
+        return self.backend(self._nodes or 2)
 
     def casedir(self, case: Case) -> Path:
         return self.base() / engine.case_dirname(case)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import abc
+import importlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..rundir import RunDir
@@ -132,3 +134,27 @@ class Lab(abc.ABC):
     @abc.abstractmethod
     def clean(cls, rundir: RunDir) -> list[str]:
         """Remove what a dead run left; returns what was removed (for the report)."""
+
+    def testinfra_host(self, node: str) -> Any:
+        """``node`` as a pytest-testinfra ``Host``, reached the tier's own way (the local tier: the
+        node's namespaces; the nested tier: the lab's SSH session). An unknown node is an error
+        naming the known ones. The tier's ``infra`` module makes it, imported only here, so that
+        pytest-testinfra is needed only by tests that use it."""
+        return _infra(self).host(self, node)
+
+    def testinfra_nodes(self) -> list[str]:
+        """The cluster nodes ``testinfra_host`` is for (helper machines such as the nested tier's
+        SAN are accepted by name but not listed)."""
+        return list(_infra(self).nodes(self))
+
+
+def _infra(lab: Lab) -> ModuleType:
+    """The ``infra`` module of the lab's tier package (``harness.tiers.local.infra`` for LocalLab)."""
+    package = type(lab).__module__.rpartition(".")[0]
+    try:
+        return importlib.import_module(f"{package}.infra")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("testinfra"):
+            raise InputError("the migration_nodes fixture needs the Python package 'pytest-testinfra'",
+                             hint="pip install 'migration-harness[testinfra]'") from None
+        raise
