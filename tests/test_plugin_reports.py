@@ -45,7 +45,7 @@ def test_junit_xml_carries_each_cases_verdict_and_where_it_ran(pytester: pytest.
     }
     move, crash = cases["mine[as-written-move]"], cases["mine[as-written-crash]"]
     assert move["verdict"] == "migrate node1 -> node2" and move["expected"] == "move" and move["result"] == "FAIL"
-    assert crash["verdict"] == "start node1 -> node2" and crash["expected"] == "start" and crash["result"] == "PASS"
+    assert crash["verdict"] == "start on node2" and crash["expected"] == "start" and crash["result"] == "PASS"
     for props in (move, crash):
         assert (props["tier"], props["release"], props["pacemaker"]) == ("simulate", HOST, PACEMAKER)
         assert props["evidence"].startswith(str(artifacts / "mine-"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,8 +30,8 @@ from ...scenario import Scenario
 from ...triggers import NODE_LEAVES, Resolved
 from .. import live
 from ..base import Backend, Observation, Settled
-from . import actions, hostcaps, observe, realize
-from .guest import heartbeat, initramfs, picture, xl, xlcfg
+from . import actions, hostcaps, load, observe, realize
+from .guest import heartbeat, xl, xlcfg
 from .settings import VG
 
 if TYPE_CHECKING:
@@ -161,9 +160,9 @@ class NestedBackend(Backend):
                 lab.wait_formed(timeout=REFORM_TIMEOUT)
         self._fresh = False
         with phases("guest", "installing the test guest on every dom0"):
-            self._prepare_guest(scenario)
+            load.prepare_guest(lab, scenario)
         with phases("load", f"loading style {style} into the live CIB"):
-            self._load(first, made, scenario.options)
+            load.load(first, made, scenario.options)
         with phases("settle", "waiting for the storage stack and the guest to start (idle cluster)"):
             self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
         settled_path = casedir / "cib-settled.xml"
@@ -200,46 +199,6 @@ class NestedBackend(Backend):
             cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False, save_output=False
         )
         return active_resources(state.result)
-
-    def _prepare_guest(self, scenario: Scenario) -> None:
-        """On every dom0: the guest's xl config and initramfs; once on the shared VG: its disk."""
-        lab = self._lab()
-        config = xlcfg.render(scenario.guest, xlcfg.Disk(VG)).encode()
-        overlay = initramfs.overlay()
-        for node in lab.nodes():
-            node.put("/tmp/mh-guest.cfg", config, 0o644)
-            node.put("/tmp/mh-init.cpio.gz", overlay, 0o644)
-            node.run(
-                [
-                    "sh",
-                    "-c",
-                    f"install -m 0644 /tmp/mh-guest.cfg {xlcfg.CONFIG} && "
-                    f"cat {xlcfg.BOX_INITRD} /tmp/mh-init.cpio.gz > {xlcfg.INITRD}",
-                ],
-                what=f"{node.name}: install the test guest",
-            )
-        first = lab.nodes()[0]
-        if not first.run(["lvs", f"{VG}/{xlcfg.NAME}"], check=False).ok:
-            first.run(
-                ["lvcreate", "--yes", "--activate", "n", "-L", f"{xlcfg.LV_MIB}M", "-n", xlcfg.NAME, VG],
-                what="the guest's disk on the shared VG",
-            )
-
-    def _load(self, node: Node, made: realize.Realized, options: dict[str, str]) -> None:
-        current = ET.fromstring(node.run(["cibadmin", "-Q", "-o", "resources"], what="read the resources").stdout)
-        resources = ET.Element("resources")
-        for element in current:  # the fencing resource of the formed cluster stays
-            resources.append(element)
-        for element in made.resources:
-            resources.append(element)
-        for section, element in (("resources", resources), ("constraints", made.constraints)):
-            node.put(f"/tmp/mh-{section}.xml", ET.tostring(element), 0o644)
-            node.run(
-                ["cibadmin", "--replace", "-o", section, "--xml-file", f"/tmp/mh-{section}.xml"],
-                what=f"load the scenario's {section}",
-            )
-        for name, value in options.items():
-            node.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)], what=f"cluster option {name}")
 
     def _wait_idle(self, via: Sequence[str], timeout: float) -> float:
         started = time.monotonic()
@@ -404,7 +363,7 @@ class NestedBackend(Backend):
         if guest.unbroken and guest.downtime is not None:
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
-        evidence.update(self._guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest))
+        evidence.update(observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest))
         evidence["verdict"] = live.write_verdict(
             casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
         )
@@ -420,29 +379,3 @@ class NestedBackend(Backend):
             seconds=seconds,
             trigger=described,
         )
-
-    @staticmethod
-    def _guest_evidence(
-        casedir: Path,
-        beats: list[heartbeat.Beat],
-        period: float,
-        history: xl.DomainHistory,
-        title: str,
-        guest: heartbeat.GuestEvidence,
-    ) -> dict[str, Path]:
-        evidence: dict[str, Path] = {}
-        series = casedir / "heartbeat.tsv"
-        series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))
-        evidence["heartbeat"] = series
-        if beats:
-            svg = casedir / "heartbeat.svg"
-            downtime = None
-            if guest.unbroken and guest.worst_gap_at is not None and guest.downtime is not None:
-                downtime = (guest.worst_gap_at, guest.downtime)
-            picture.heartbeat_svg(beats, period, svg, title=title, downtime=downtime)
-            evidence["heartbeat-picture"] = svg
-        placement = casedir / "xl-history.txt"
-        start = history.samples[0].time if history.samples else 0.0
-        placement.write_text("".join(f"{t - start:7.1f}s  {where}\n" for t, where in history.placement()))
-        evidence["xl-history"] = placement
-        return evidence

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ...errors import HarnessError
 from ..live import SAVED_INPUT, Executed, input_number
 from . import pcmklog
-from .guest import heartbeat, xl, xlcfg
+from .guest import heartbeat, picture, xl, xlcfg
 
 if TYPE_CHECKING:
     from .cluster import NestedLab
@@ -164,3 +164,29 @@ class XlPoller:
             if d.name.startswith(self.history.guest)
         ]
         return "guest " + ("; ".join(seen) if seen else "on no dom0")
+
+
+def guest_evidence(
+    casedir: Path,
+    beats: list[heartbeat.Beat],
+    period: float,
+    history: xl.DomainHistory,
+    title: str,
+    guest: heartbeat.GuestEvidence,
+) -> dict[str, Path]:
+    evidence: dict[str, Path] = {}
+    series = casedir / "heartbeat.tsv"
+    series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))
+    evidence["heartbeat"] = series
+    if beats:
+        svg = casedir / "heartbeat.svg"
+        downtime = None
+        if guest.unbroken and guest.worst_gap_at is not None and guest.downtime is not None:
+            downtime = (guest.worst_gap_at, guest.downtime)
+        picture.heartbeat_svg(beats, period, svg, title=title, downtime=downtime)
+        evidence["heartbeat-picture"] = svg
+    placement = casedir / "xl-history.txt"
+    start = history.samples[0].time if history.samples else 0.0
+    placement.write_text("".join(f"{t - start:7.1f}s  {where}\n" for t, where in history.placement()))
+    evidence["xl-history"] = placement
+    return evidence

@@ -1,0 +1,57 @@
+"""Putting a case on the nested cluster: the test guest on every dom0, the scenario into the live CIB."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from ...scenario import Scenario
+from . import realize
+from .guest import initramfs, xlcfg
+from .settings import VG
+
+if TYPE_CHECKING:
+    from .cluster import NestedLab
+    from .ssh import Node
+
+
+def prepare_guest(lab: NestedLab, scenario: Scenario) -> None:
+    """On every dom0: the guest's xl config and initramfs; once on the shared VG: its disk."""
+    config = xlcfg.render(scenario.guest, xlcfg.Disk(VG)).encode()
+    overlay = initramfs.overlay()
+    for node in lab.nodes():
+        node.put("/tmp/mh-guest.cfg", config, 0o644)
+        node.put("/tmp/mh-init.cpio.gz", overlay, 0o644)
+        node.run(
+            [
+                "sh",
+                "-c",
+                f"install -m 0644 /tmp/mh-guest.cfg {xlcfg.CONFIG} && "
+                f"cat {xlcfg.BOX_INITRD} /tmp/mh-init.cpio.gz > {xlcfg.INITRD}",
+            ],
+            what=f"{node.name}: install the test guest",
+        )
+    first = lab.nodes()[0]
+    if not first.run(["lvs", f"{VG}/{xlcfg.NAME}"], check=False).ok:
+        first.run(
+            ["lvcreate", "--yes", "--activate", "n", "-L", f"{xlcfg.LV_MIB}M", "-n", xlcfg.NAME, VG],
+            what="the guest's disk on the shared VG",
+        )
+
+
+def load(node: Node, made: realize.Realized, options: dict[str, str]) -> None:
+    """The realized scenario into the live CIB (the formed cluster's fencing resource stays)."""
+    current = ET.fromstring(node.run(["cibadmin", "-Q", "-o", "resources"], what="read the resources").stdout)
+    resources = ET.Element("resources")
+    for element in current:  # the fencing resource of the formed cluster stays
+        resources.append(element)
+    for element in made.resources:
+        resources.append(element)
+    for section, element in (("resources", resources), ("constraints", made.constraints)):
+        node.put(f"/tmp/mh-{section}.xml", ET.tostring(element), 0o644)
+        node.run(
+            ["cibadmin", "--replace", "-o", section, "--xml-file", f"/tmp/mh-{section}.xml"],
+            what=f"load the scenario's {section}",
+        )
+    for name, value in options.items():
+        node.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)], what=f"cluster option {name}")
