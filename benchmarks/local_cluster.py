@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from harness import scenario as scenario_mod
-from harness.tiers.local.backend import LocalBackend
 from harness.engine import run_case
 from harness.errors import HarnessError
-from harness.tiers.local.cluster import LocalLab
 from harness.rundir import RunDir
+from harness.tiers.local.backend import LocalBackend
+from harness.tiers.local.cluster import LocalLab
 from harness.version import pacemaker_version
 
 SEED = "pacemaker-ml-2012-01-xen-live-migration"

@@ -14,9 +14,9 @@ import sys
 import time
 
 from harness.errors import HarnessError
+from harness.rundir import RunDir
 from harness.tiers.nested import box
 from harness.tiers.nested.cluster import NestedLab, dom0_release
-from harness.rundir import RunDir
 
 
 def measure(nodes: int, restores: int, keep: bool = False) -> dict[str, float]:
@@ -56,8 +56,9 @@ def main() -> int:
         if cached is None:
             print("box not cached: building it first (not part of the timings)", flush=True)
             box.build(dom0_release(), box.choose_xen(dom0_release()))
-        table = {n: measure(n, args.restores, keep=args.keep and i == len(args.nodes) - 1)
-                 for i, n in enumerate(args.nodes)}
+        table = {
+            n: measure(n, args.restores, keep=args.keep and i == len(args.nodes) - 1) for i, n in enumerate(args.nodes)
+        }
     except HarnessError as exc:
         print(f"nested_bringup: {exc}", file=sys.stderr)
         return 2

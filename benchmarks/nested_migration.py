@@ -22,8 +22,8 @@ from pathlib import Path
 
 from harness import cib as cibmod
 from harness import engine, scenario
-from harness.tiers.nested.backend import NestedBackend, NestedSettled
 from harness.errors import HarnessError
+from harness.tiers.nested.backend import NestedBackend, NestedSettled
 from harness.tiers.nested.guest import heartbeat
 from harness.triggers import Resolved
 from harness.version import pacemaker_version
@@ -35,8 +35,11 @@ def main() -> int:
     parser.add_argument("--migrations", type=int, default=10)
     parser.add_argument("--scenario", default="xen-lvmlockd")
     parser.add_argument("--style", default="colocation-order")
-    parser.add_argument("--moves-only", action="store_true",
-                        help="skip the whole case: move the guest the run already has (after a first run of this benchmark)")
+    parser.add_argument(
+        "--moves-only",
+        action="store_true",
+        help="skip the whole case: move the guest the run already has (after a first run of this benchmark)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mh-bench-nested-"))
     [path] = scenario.find([args.scenario])
@@ -59,8 +62,11 @@ def main() -> int:
                     raise HarnessError(f"the case failed: {result.error}")
                 assert result.observation is not None
                 phases = result.observation.seconds
-                print(f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
-                      + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()), flush=True)
+                print(
+                    f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
+                    + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()),
+                    flush=True,
+                )
                 for check in result.checks:
                     print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
                 start = workdir / "case" / "cib-after.xml"
@@ -75,8 +81,9 @@ def main() -> int:
     return 0
 
 
-def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int, workdir: Path,
-                  period: float) -> tuple[list[float], list[float]]:
+def measure_moves(
+    backend: NestedBackend, vm: str, settled_cib: Path, count: int, workdir: Path, period: float
+) -> tuple[list[float], list[float]]:
     assert backend.lab is not None
     migrations: list[float] = []
     downtimes: list[float] = []
@@ -89,8 +96,12 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
         target = next(n for n in nodes if n != where)
         observation = backend.trigger(settled, Resolved("move", vm, where, None, target), workdir / f"move-{i:02d}")
         verdict = observation.outcome[vm]
-        beats = [b for b in heartbeat.parse("\n".join(
-            p.read_text() for k, p in observation.evidence.items() if k.endswith("guest-console")), "any")]
+        beats = [
+            b
+            for b in heartbeat.parse(
+                "\n".join(p.read_text() for k, p in observation.evidence.items() if k.endswith("guest-console")), "any"
+            )
+        ]
         window = [b for b in beats if b.n >= seen]
         seen = max((b.n for b in beats), default=seen)
         evidence = heartbeat.analyse(window, period)
@@ -99,8 +110,11 @@ def measure_moves(backend: NestedBackend, vm: str, settled_cib: Path, count: int
         seconds = observation.seconds.get("migration", float("nan"))
         migrations.append(seconds)
         downtimes.append(evidence.downtime)
-        print(f"migration {i + 1:2}: {where} -> {target}: migrate_to {seconds:.1f}s, guest downtime "
-              f"{evidence.downtime * 1000:.0f} ms, settled in {observation.seconds['trigger+settle']:.1f}s", flush=True)
+        print(
+            f"migration {i + 1:2}: {where} -> {target}: migrate_to {seconds:.1f}s, guest downtime "
+            f"{evidence.downtime * 1000:.0f} ms, settled in {observation.seconds['trigger+settle']:.1f}s",
+            flush=True,
+        )
         settled_cib = workdir / f"move-{i:02d}" / "cib-after.xml"
     return migrations, downtimes
 

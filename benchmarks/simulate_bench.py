@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness import engine, replay, scenario
-from harness.tiers.simulate.backend import SimulateBackend
 from harness.runner import run
+from harness.tiers.simulate.backend import SimulateBackend
 from harness.version import pacemaker_version
 
 SEED = scenario.shipped_dir() / "pacemaker-ml-2012-01-xen-live-migration.yaml"
@@ -60,7 +60,11 @@ def make_inputs(count: int, outdir: Path) -> None:
             step = work / f"step-{number}.xml"
             shutil.copyfile(current, step)
             target = "node2" if number % 2 == 0 else "node1"
-            run(["crm_resource", "--move", "-r", "vm-webdev", "-N", target, "--force"], env={"CIB_file": str(step)}, check=False)
+            run(
+                ["crm_resource", "--move", "-r", "vm-webdev", "-N", target, "--force"],
+                env={"CIB_file": str(step)},
+                check=False,
+            )
             (outdir / f"pe-input-{number}.bz2").write_bytes(bz2.compress(step.read_bytes()))
             after = work / f"after-{number}.xml"
             run(["crm_simulate", "--xml-file", str(step), "--simulate", "--save-output", str(after)])
@@ -120,14 +124,18 @@ def main() -> None:
         for _ in range(args.rounds):
             bare.append(measured(lambda: bare_loop(files)))
             ours.append(measured(lambda: results.extend(replay.replay([pengine]))))
-        migrations = sum(r.outcome["vm-webdev"].migrated for r in results[-len(files):])
+        migrations = sum(r.outcome["vm-webdev"].migrated for r in results[-len(files) :])
     finally:
         shutil.rmtree(pengine, ignore_errors=True)
     best_bare, best_ours = min(bare), min(ours)
-    print(f"replay of {len(files)} scheduler inputs ({migrations} migrations found), best of {args.rounds} alternating rounds:")
+    print(
+        f"replay of {len(files)} scheduler inputs ({migrations} migrations found), best of {args.rounds} alternating rounds:"
+    )
     print(f"  bare sequential crm_simulate loop : {best_bare[0]:6.2f} s  (CPU: crm_simulate {best_bare[1]:.2f} s)")
-    print(f"  migration-harness replay DIR      : {best_ours[0]:6.2f} s  "
-          f"(CPU: crm_simulate {best_ours[1]:.2f} s, harness {best_ours[2]:.2f} s)  {best_ours[0] / best_bare[0]:.2f}x of the bare loop")
+    print(
+        f"  migration-harness replay DIR      : {best_ours[0]:6.2f} s  "
+        f"(CPU: crm_simulate {best_ours[1]:.2f} s, harness {best_ours[2]:.2f} s)  {best_ours[0] / best_bare[0]:.2f}x of the bare loop"
+    )
     print("  every round (bare / replay): " + ", ".join(f"{b[0]:.2f}/{o[0]:.2f}" for b, o in zip(bare, ours)))
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
 

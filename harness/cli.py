@@ -236,7 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _report_run(args, results, by_release, workdir, started, failures)
 
 
-def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):  # type: ignore[no-untyped-def]
+def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):
     from . import engine
     from .version import pacemaker_version
 
@@ -265,7 +265,7 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):  # ty
     return results, by_release
 
 
-def _run_scenario(args, backend, cases, workdir, version, failures, *, alone):  # type: ignore[no-untyped-def]
+def _run_scenario(args, backend, cases, workdir, version, failures, *, alone):
     """The cases of one scenario; a scenario the tier refuses (crm syntax, a topology that names
     nothing) is a failure of that file when other scenarios run beside it."""
     from . import engine
@@ -284,13 +284,13 @@ def _run_scenario(args, backend, cases, workdir, version, failures, *, alone):  
         return []
 
 
-def _case_done(result) -> None:  # type: ignore[no-untyped-def]
+def _case_done(result) -> None:
     """One line per finished case on the live tiers (each takes seconds to minutes)."""
     verdicts = ", ".join(c.verdict.describe() for c in result.checks) or result.skipped or result.error or "-"
     print(f"  [{result.seconds:6.1f}s] {result.case.scenario.name} {result.case.id}: {verdicts}", file=sys.stderr, flush=True)
 
 
-def _report_run(args, results, by_release, workdir, started, failures):  # type: ignore[no-untyped-def]
+def _report_run(args, results, by_release, workdir, started, failures):
     from . import htmlreport, report
     from .summary import summarize
 

@@ -41,8 +41,15 @@ def line_key(line: Line) -> Key:
 
 
 def verdict_key(verdict: Verdict) -> Key:
-    return (verdict.verdict, verdict.resource, verdict.from_node, verdict.to_node, verdict.role,
-            verdict.reason, verdict.blocked)
+    return (
+        verdict.verdict,
+        verdict.resource,
+        verdict.from_node,
+        verdict.to_node,
+        verdict.role,
+        verdict.reason,
+        verdict.blocked,
+    )
 
 
 def _fenced(fencing: tuple[Fence, ...] | list[Fence]) -> list[str]:

@@ -47,8 +47,12 @@ class Report:
 
     def text(self) -> str:
         lines = []
-        for status, title in (("disagree", "DISAGREE"), ("exception", "EXCEPTION"),
-                              ("not-reproduced", "NOT REPRODUCED by crm_simulate itself"), ("error", "ERROR")):
+        for status, title in (
+            ("disagree", "DISAGREE"),
+            ("exception", "EXCEPTION"),
+            ("not-reproduced", "NOT REPRODUCED by crm_simulate itself"),
+            ("error", "ERROR"),
+        ):
             for result in (r for r in self.results if r.status == status):
                 lines.append(f"{title} {result.name}:")
                 lines.extend(f"    {problem}" for problem in result.problems)

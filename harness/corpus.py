@@ -109,8 +109,10 @@ def _download(url: str) -> bytes:
         with urllib.request.urlopen(url, timeout=120) as response:
             return response.read()
     except urllib.error.HTTPError as exc:
-        raise HarnessError(f"the Debian archive answers {exc.code} for {url}",
-                           hint="this archive mirror does not serve that file (see harness/release.py: mirror())") from None
+        raise HarnessError(
+            f"the Debian archive answers {exc.code} for {url}",
+            hint="this archive mirror does not serve that file (see harness/release.py: mirror())",
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         raise HarnessError(f"cannot reach the Debian archive for {url}: {exc}") from None
 
@@ -155,9 +157,16 @@ def _fetch_into(name: str, source: SourcePackage, dest: Path) -> None:
         _extract(data, staging / "c")
         if not any((staging / "c" / "xml").iterdir()):
             raise HarnessError(f"{orig} holds no cts/scheduler/xml inputs")
-        (staging / "c" / "source.json").write_text(json.dumps(
-            {"package": source.package, "version": source.version, "directory": source.directory,
-             "files": source.files}))
+        (staging / "c" / "source.json").write_text(
+            json.dumps(
+                {
+                    "package": source.package,
+                    "version": source.version,
+                    "directory": source.directory,
+                    "files": source.files,
+                }
+            )
+        )
         (staging / "c").rename(dest)
     except FileExistsError:
         pass  # another run extracted it meanwhile: the same content

@@ -26,8 +26,13 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def write(path: Path, summaries: Sequence[CaseSummary], *, errors: Iterable[tuple[str, str]] = (),
-          title: str = "migration-harness report") -> Path:
+def write(
+    path: Path,
+    summaries: Sequence[CaseSummary],
+    *,
+    errors: Iterable[tuple[str, str]] = (),
+    title: str = "migration-harness report",
+) -> Path:
     """Write the page to ``path`` (parent directories created); a path that cannot be written is
     an error naming it."""
     page = render(summaries, errors=errors, title=title)
@@ -35,8 +40,9 @@ def write(path: Path, summaries: Sequence[CaseSummary], *, errors: Iterable[tupl
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise HarnessError(f"cannot write the HTML report {path}: {exc.strerror or exc}",
-                           hint="give a writable file path") from None
+        raise HarnessError(
+            f"cannot write the HTML report {path}: {exc.strerror or exc}", hint="give a writable file path"
+        ) from None
     return path
 
 
@@ -50,8 +56,9 @@ def check_target(path: Path) -> None:
         raise InputError(f"cannot write the HTML report: {parent} is not a writable directory", path=path)
 
 
-def render(summaries: Sequence[CaseSummary], *, errors: Iterable[tuple[str, str]] = (),
-           title: str = "migration-harness report") -> str:
+def render(
+    summaries: Sequence[CaseSummary], *, errors: Iterable[tuple[str, str]] = (), title: str = "migration-harness report"
+) -> str:
     """The whole page; ``errors`` are (scenario file, message) of files that could not run."""
     errors = list(errors)
     ids = {id(s): f"case-{n}" for n, s in enumerate(summaries, 1)}
@@ -77,8 +84,10 @@ def _heading(summaries: Sequence[CaseSummary]) -> str:
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     counts = {status: sum(s.status == status for s in summaries) for status in STATUSES}
     shown = "".join(f'<span class="status {status}">{n} {status.lower()}</span>' for status, n in counts.items() if n)
-    return (f'<p class="meta">{len(summaries)} cases on {e("; ".join(runs) or "no run")}; written {e(now)}</p>'
-            f'<p class="counts">{shown}</p>')
+    return (
+        f'<p class="meta">{len(summaries)} cases on {e("; ".join(runs) or "no run")}; written {e(now)}</p>'
+        f'<p class="counts">{shown}</p>'
+    )
 
 
 def _errors(errors: list[tuple[str, str]]) -> str:
@@ -101,9 +110,15 @@ def _table(summaries: Sequence[CaseSummary], ids: dict[int, str]) -> str:
     header = ["scenario", "style", "trigger", "verdict", *(["guest"] if with_guest else []), "expected", "result"]
     rows = []
     for s in summaries:
-        cells = [e(s.scenario), e(s.style), e(s.trigger), _link(ids[id(s)], s.verdict or "-"),
-                 *([e(s.guest or "-")] if with_guest else []), e(s.expected),
-                 f'<span class="status {e(s.status)}">{e(s.status)}</span>']
+        cells = [
+            e(s.scenario),
+            e(s.style),
+            e(s.trigger),
+            _link(ids[id(s)], s.verdict or "-"),
+            *([e(s.guest or "-")] if with_guest else []),
+            e(s.expected),
+            f'<span class="status {e(s.status)}">{e(s.status)}</span>',
+        ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return _wrap(header, rows)
 
@@ -118,8 +133,12 @@ def _side_by_side(summaries: Sequence[CaseSummary], runs: list[str], ids: dict[i
         row = [e(first.scenario), e(first.style), e(first.trigger)]
         for run in runs:
             cell = cells.get(run)
-            row.append(f'{_link(ids[id(cell)], cell.verdict or "-")} <span class="status {e(cell.status)}">'
-                       f'[{e(cell.status)}]</span>' if cell else "-")
+            row.append(
+                f'{_link(ids[id(cell)], cell.verdict or "-")} <span class="status {e(cell.status)}">'
+                f"[{e(cell.status)}]</span>"
+                if cell
+                else "-"
+            )
         # A changed reason text alone is not a changed path.
         changed = len({s.path for s in cells.values() if s.status != "SKIP"}) > 1
         row.append('<span class="changed">CHANGED</span>' if changed else "")
@@ -174,8 +193,10 @@ def _section(s: CaseSummary, anchor: str) -> str:
         f'<dl class="facts">{body}</dl>'
         + (f"<h3>Why it failed</h3><pre>{e(s.explanation)}</pre>" if failed and s.explanation else "")
         + "".join(_picture(label, text) for label, text in s.pictures.items())
-        + "".join(f"<details{' open' if failed else ''}><summary>{e(label)}</summary><pre>{e(text)}</pre></details>"
-                  for label, text in s.texts.items())
+        + "".join(
+            f"<details{' open' if failed else ''}><summary>{e(label)}</summary><pre>{e(text)}</pre></details>"
+            for label, text in s.texts.items()
+        )
         + "</section>"
     )
 
@@ -186,9 +207,13 @@ def _compare(s: CaseSummary) -> str:
     for n, v in enumerate(s.verdicts):
         predicted = s.prediction[n] if n < len(s.prediction) else "-"
         planned = s.planned[n] if n < len(s.planned) else "-"
-        rows.append(f"<tr><td>{e(v.resource)}</td><td>{e(predicted)}</td><td>{e(planned)}</td><td>{e(v.text)}</td></tr>")
-    return ('<table class="compare"><tr><th>resource</th><th>scheduler predicted</th><th>DC planned</th>'
-            "<th>cluster did</th></tr>" + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><td>{e(v.resource)}</td><td>{e(predicted)}</td><td>{e(planned)}</td><td>{e(v.text)}</td></tr>"
+        )
+    return (
+        '<table class="compare"><tr><th>resource</th><th>scheduler predicted</th><th>DC planned</th>'
+        "<th>cluster did</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _evidence(path: str | None) -> str:
@@ -196,8 +221,10 @@ def _evidence(path: str | None) -> str:
         return '<span class="missing">none</span>'
     if Path(path).exists():
         return f"<code>{e(path)}</code>"
-    return (f'<code>{e(path)}</code> <span class="missing">(removed after the run: what this page shows is inlined; '
-            "keep it with --keep DIR or --migration-artifacts DIR)</span>")
+    return (
+        f'<code>{e(path)}</code> <span class="missing">(removed after the run: what this page shows is inlined; '
+        "keep it with --keep DIR or --migration-artifacts DIR)</span>"
+    )
 
 
 def _picture(label: str, document: str) -> str:

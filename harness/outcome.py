@@ -59,9 +59,7 @@ STOP_START = frozenset({"move", "restart", "recover", "start"})
 
 # Operations that change where or how a resource runs; monitors, notifies, cancels, deletes and
 # probes do not.
-_PATH_TASKS = frozenset(
-    {"migrate_to", "migrate_from", "start", "stop", "promote", "demote", "reload", "reload-agent"}
-)
+_PATH_TASKS = frozenset({"migrate_to", "migrate_from", "start", "stop", "promote", "demote", "reload", "reload-agent"})
 # The order in which a transition runs a resource's operations (synapse order is arbitrary).
 _EXECUTION_ORDER = {"migrate_to": 0, "migrate_from": 1, "demote": 2, "stop": 3, "start": 4, "promote": 5}
 
@@ -183,8 +181,12 @@ def graph_operations(graph: ET.Element) -> list[Operation]:
                 continue
             attributes = action.find("attributes")
             interval = _int(attributes.get("CRM_meta_interval")) if attributes is not None else 0
-            resource = (_key_resource(action.get("internal_operation_key"), task, interval)
-                        or primitive.get("long-id") or primitive.get("id") or "")
+            resource = (
+                _key_resource(action.get("internal_operation_key"), task, interval)
+                or primitive.get("long-id")
+                or primitive.get("id")
+                or ""
+            )
             operations.append(Operation(resource, task, action.get("on_node"), interval))
         elif action.tag == "pseudo_event" and task == "stop":
             key = action.get("internal_operation_key") or action.get("operation_key") or ""
@@ -277,12 +279,22 @@ def _planned(action: SummaryAction, ops: list[Operation]) -> Verdict:
         name = "move"
     from_node, to_node = action.line().nodes()
     return Verdict(
-        action.resource, name, from_node, to_node, action.reason, tuple(ops), action, conflict,
-        blocked=action.blocked, role=action.role_text,
+        action.resource,
+        name,
+        from_node,
+        to_node,
+        action.reason,
+        tuple(ops),
+        action,
+        conflict,
+        blocked=action.blocked,
+        role=action.role_text,
     )
 
 
-def _path_operations(operations: Iterable[Operation], active_before: dict[str, list[str]]) -> dict[str, list[Operation]]:
+def _path_operations(
+    operations: Iterable[Operation], active_before: dict[str, list[str]]
+) -> dict[str, list[Operation]]:
     by_resource: dict[str, list[Operation]] = {}
     for op in operations:
         if op.task in _PATH_TASKS and not (op.pseudo and op.resource not in active_before and op.task == "stop"):
@@ -314,9 +326,7 @@ def classify_operations(
     return outcome
 
 
-def _verdict(
-    resource: str, ops: list[Operation], action: SummaryAction | None, was_on: list[str]
-) -> Verdict:
+def _verdict(resource: str, ops: list[Operation], action: SummaryAction | None, was_on: list[str]) -> Verdict:
     ops = sorted(ops, key=lambda op: _EXECUTION_ORDER.get(op.task, 9))
     tasks = {op.task for op in ops}
     stops = [op.node for op in ops if op.task == "stop"]
@@ -353,9 +363,6 @@ def _verdict(
         if name in STOP_START and said in _STOP_START_NAMES:
             name = said
         elif said != name and not (said == "re-promote" and name in {"promote", "demote"}):
-            conflict = (
-                f"{resource}: the graph's operations say {name} but the scheduler summary says "
-                f"'{action}'"
-            )
+            conflict = f"{resource}: the graph's operations say {name} but the scheduler summary says '{action}'"
     role = action.role_text if action is not None else None
     return Verdict(resource, name, from_node, to_node, reason, tuple(ops), action, conflict, role=role)

@@ -33,8 +33,15 @@ class SummaryAction:
     def line(self) -> pcmksummary.Line:
         """The same action in the terms of a text summary line (for comparing with one)."""
         return pcmksummary.Line(
-            self.action.lower(), self.resource, self.node, self.source, self.target,
-            self.role, self.next_role, self.reason, self.blocked,
+            self.action.lower(),
+            self.resource,
+            self.node,
+            self.source,
+            self.target,
+            self.role,
+            self.next_role,
+            self.reason,
+            self.blocked,
         )
 
     def __str__(self) -> str:
@@ -50,17 +57,19 @@ def summary_actions(result: ET.Element) -> list[SummaryAction]:
         if source and not target and not node:
             # An action in place (restart, reload, promote...) names its node "source".
             node, source = source, None
-        actions.append(SummaryAction(
-            resource=a.get("resource", ""),
-            action=a.get("action", ""),
-            node=node,
-            source=source,
-            target=target,
-            reason=a.get("reason"),
-            blocked=a.get("blocked") == "true",
-            role=pcmksummary.role(a.get("role")),
-            next_role=pcmksummary.role(a.get("next-role")),
-        ))
+        actions.append(
+            SummaryAction(
+                resource=a.get("resource", ""),
+                action=a.get("action", ""),
+                node=node,
+                source=source,
+                target=target,
+                reason=a.get("reason"),
+                blocked=a.get("blocked") == "true",
+                role=pcmksummary.role(a.get("role")),
+                next_role=pcmksummary.role(a.get("next-role")),
+            )
+        )
     return actions
 
 

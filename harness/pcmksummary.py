@@ -139,7 +139,7 @@ def _tail(tail: str) -> tuple[str | None, bool]:
     elif tail == "blocked":
         return None, True
     if tail.startswith("due to "):
-        return tail[len("due to "):], blocked
+        return tail[len("due to ") :], blocked
     return (None, blocked) if not tail else (None, False)
 
 

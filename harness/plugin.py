@@ -43,7 +43,9 @@ TIER_HELP = "tier that answers the scenarios: simulate (crm_simulate), local (na
 SHIPPED_HELP = "also collect the scenarios shipped with migration-harness"
 RELEASE_HELP = "Debian release whose Pacemaker answers: host (default), bullseye, bookworm, trixie, forky"
 ARTIFACTS_HELP = "directory for the evidence of each migration test (default: a temporary directory, failures kept)"
-RUN_HELP = "nested tier: run on the cluster `migration-harness up --tier nested` left in DIR (restored per test, left up)"
+RUN_HELP = (
+    "nested tier: run on the cluster `migration-harness up --tier nested` left in DIR (restored per test, left up)"
+)
 HTML_HELP = "write one self-contained HTML page of every scenario case (verdicts, reasons, pictures) to FILE"
 FIXTURES = ("migration_cluster", "migration_backend", "migration_nodes")
 # The attribute of a scenario case's test report that carries its summary (JSON-able: pytest-xdist
@@ -119,9 +121,9 @@ class ScenarioFile(pytest.File):
             loaded = scenario_mod.load(self.path)
         except HarnessError as exc:
             # One failing item, not a collection error: the other files' items still run.
-            item = BadScenarioItem.from_parent(self, name=self.path.name, message=str(exc))
-            item.add_marker(pytest.mark.migration)
-            yield item
+            bad = BadScenarioItem.from_parent(self, name=self.path.name, message=str(exc))
+            bad.add_marker(pytest.mark.migration)
+            yield bad
             return
         for case in loaded.cases(session.effective_tier(self.config)):
             item = ScenarioItem.from_parent(self, name=case.full_id, case=case)
@@ -190,8 +192,12 @@ SUMMARY = pytest.StashKey[CaseSummary]()
 def junit_properties(summary: CaseSummary, result: engine.CaseResult) -> list[tuple[str, object]]:
     """What a CI system shows of a case from the JUnit XML alone."""
     properties: list[tuple[str, object]] = [
-        ("verdict", summary.verdict), ("expected", summary.expected), ("result", summary.status),
-        ("tier", summary.tier), ("release", summary.release), ("pacemaker", summary.pacemaker),
+        ("verdict", summary.verdict),
+        ("expected", summary.expected),
+        ("result", summary.status),
+        ("tier", summary.tier),
+        ("release", summary.release),
+        ("pacemaker", summary.pacemaker),
     ]
     if summary.guest_detail is not None:
         properties.append(("guest", summary.guest_detail))
@@ -265,8 +271,9 @@ class ClusterHandle:
         self._settled: Settled | None = None
         self._count = 0
 
-    def configure(self, configuration: str, *, resources: list[str], nodes: int = 2,
-                  options: dict[str, str] | None = None) -> None:
+    def configure(
+        self, configuration: str, *, resources: list[str], nodes: int = 2, options: dict[str, str] | None = None
+    ) -> None:
         self._scenario = scenario_mod.adhoc(self._name, self._path, configuration, resources, nodes, options)
         backend = self._state.backend(nodes)
         self._settled = backend.configure(self._scenario, "as-written", self.directory())

@@ -70,7 +70,9 @@ def tool_path(tool: str) -> str | None:
     for directory in ("usr/sbin", "usr/bin", "sbin", "bin"):
         if (rootfs / directory / tool).exists():
             return f"/{directory}/{tool}"
-    raise HarnessError(f"release {_active.name} has no '{tool}' in {rootfs}", hint=f"remove {rootfs.parent} to rebuild it")
+    raise HarnessError(
+        f"release {_active.name} has no '{tool}' in {rootfs}", hint=f"remove {rootfs.parent} to rebuild it"
+    )
 
 
 def identity(tool: str) -> str:
@@ -89,9 +91,9 @@ def wrap(argv: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
         for piece in str(value).split("="):
             if piece.startswith("/") and not piece.startswith(("/usr", "/proc", "/dev")):
                 path = Path(piece)
-                directory = path if path.is_dir() else path.parent
-                if directory.exists():
-                    binds.add(str(directory))
+                folder = path if path.is_dir() else path.parent
+                if folder.exists():
+                    binds.add(str(folder))
     binds.add(tempfile_dir())
     prefix = ["bwrap", "--bind", str(_active.rootfs), "/", "--proc", "/proc", "--dev", "/dev"]
     for directory in sorted(binds):

@@ -63,8 +63,15 @@ def _build(name: str, rootfs: Path, progress: Callable[[str], None]) -> None:
     try:
         run(
             # A testing release's InRelease may be past its Valid-Until on an archive snapshot.
-            ["mmdebstrap", "--variant=apt", "--aptopt=Acquire::Check-Valid-Until \"false\"",
-             "--include=" + ",".join(PACKAGES), name, str(tarball), mirror()],
+            [
+                "mmdebstrap",
+                "--variant=apt",
+                '--aptopt=Acquire::Check-Valid-Until "false"',
+                "--include=" + ",".join(PACKAGES),
+                name,
+                str(tarball),
+                mirror(),
+            ],
             timeout=BUILD_TIMEOUT,
             what=f"build the {name} root filesystem",
             hint="mmdebstrap needs the Debian archive; see the output above",

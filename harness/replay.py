@@ -29,7 +29,7 @@ _VM_AGENTS = {"Xen", "VirtualDomain", "xen", "vm"}
 @dataclass
 class Replayed:
     path: Path
-    outcome: Outcome | None  # None when the input could not be replayed: see ``error``
+    outcome: Outcome  # empty when the input could not be replayed: see ``error``
     vms: list[str]  # migratable resources (allow-migrate, or a VM agent)
     cib_version: tuple[int, int, int] = (0, 0, 0)  # admin_epoch, epoch, num_updates
     error: str | None = None  # why this input has no verdicts (the others still have theirs)

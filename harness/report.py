@@ -12,8 +12,10 @@ from .replay import Replayed, timeline
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
     def line(row: Sequence[str]) -> str:
         return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -51,15 +53,21 @@ def run_table(results: Sequence[CaseResult], failures: Sequence[FileFailure] = (
         row = [result.case.scenario.name, result.case.style, result.case.trigger.name, verdict]
         rows.append(row + ([guest or "-"] if with_guest else []) + [expected, result.status])
     for failure in failures:
-        rows.append([failure.path.name, "-", "-", "not run: the file has an error (below)"]
-                    + (["-"] if with_guest else []) + ["-", "ERROR"])
-    return table(rows, ["scenario", "style", "trigger", "verdict"] + (["guest"] if with_guest else []) + ["expected", "result"])
+        rows.append(
+            [failure.path.name, "-", "-", "not run: the file has an error (below)"]
+            + (["-"] if with_guest else [])
+            + ["-", "ERROR"]
+        )
+    return table(
+        rows, ["scenario", "style", "trigger", "verdict"] + (["guest"] if with_guest else []) + ["expected", "result"]
+    )
 
 
 def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:
     """One row per case, one verdict column per release, and whether the upgrade changes it."""
     labels = list(by_release)
-    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    Path_ = tuple[tuple[str, str | None, str | None], ...]
+    cells: dict[tuple[str, str, str], dict[str, tuple[str, Path_ | None]]] = {}
     for label, results in by_release.items():
         for result in results:
             key = (result.case.scenario.name, result.case.style, result.case.trigger.name)
@@ -89,7 +97,9 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
     unknown = sorted({a for r in results for a in r.unknown_agents})
     stand_ins = sorted({a for r in results for a in r.stand_ins})
     if unknown:
-        lines.append("agents unknown on this system (configuration accepted; this tier does not run them): " + ", ".join(unknown))
+        lines.append(
+            "agents unknown on this system (configuration accepted; this tier does not run them): " + ", ".join(unknown)
+        )
     if stand_ins:
         lines.append("verdicts used the harness's stand-in agents for: " + ", ".join(stand_ins))
     for result in results:
@@ -105,8 +115,10 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
         lines += [f"skipped: {reason}" for reason in skipped]
     found = counts(results)
     lines.append("")
-    lines.append(f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped"
-                 + (f", {len(failures)} file(s) with errors" if failures else ""))
+    lines.append(
+        f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped"
+        + (f", {len(failures)} file(s) with errors" if failures else "")
+    )
     return "\n".join(lines)
 
 
@@ -119,7 +131,11 @@ def replay_text(results: Sequence[Replayed]) -> str:
     if len(results) == 1 and not results[0].error:
         outcome = results[0].outcome
         rows = [_verdict_row(v) for v in outcome.all()]
-        text = table(rows, ["resource", "verdict", "from", "to", "role", "reason"]) if rows else "the transition does nothing"
+        text = (
+            table(rows, ["resource", "verdict", "from", "to", "role", "reason"])
+            if rows
+            else "the transition does nothing"
+        )
         fenced = f"\nfenced: {', '.join(outcome.fenced)}" if outcome.fenced else ""
         notes = "".join(f"\nnote: {n}" for n in outcome.notes)
         return f"{results[0].path}\n{text}{fenced}{notes}"
@@ -130,8 +146,12 @@ def replay_text(results: Sequence[Replayed]) -> str:
     lines.append(f"{len(acted)} of them act on a resource")
     if failed:
         lines.append("")
-        lines.append(table([[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
-                           ["input", "result", "error (in full on stderr)"]))
+        lines.append(
+            table(
+                [[r.path.name, "ERROR", (r.error or "").splitlines()[0]] for r in failed],
+                ["input", "result", "error (in full on stderr)"],
+            )
+        )
     for vm, events in timeline(good).items():
         lines.append("")
         lines.append(f"timeline of {vm}:")

@@ -33,12 +33,22 @@ EXIT_OK = 0
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="start a repository of your own scenarios: example, pytest config, CI pipelines")
-    p.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",
-                   help="where (default: the current directory; created if missing)")
+    p.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="where (default: the current directory; created if missing)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite files that already exist")
-    p.add_argument("--harness", default="", metavar="PIP-SPEC",
-                   help="what the pipelines pip-install, e.g. 'migration-harness[nested] @ git+https://...@v0.1.0' "
-                        "or a wheel (default: empty, to be set as the CI variable MIGRATION_HARNESS_PIP)")
+    p.add_argument(
+        "--harness",
+        default="",
+        metavar="PIP-SPEC",
+        help="what the pipelines pip-install, e.g. 'migration-harness[nested] @ git+https://...@v0.1.0' "
+        "or a wheel (default: empty, to be set as the CI variable MIGRATION_HARNESS_PIP)",
+    )
     p.set_defaults(func=cmd_init)
 
 
@@ -60,14 +70,18 @@ def scaffold(directory: Path, *, force: bool = False, harness: str = "") -> list
     if directory.exists() and not directory.is_dir():
         raise InputError("is not a directory", path=directory, hint="give a directory (created if missing)")
     if any(c in harness for c in "\n'\""):
-        raise InputError(f"--harness {harness!r}: quotes and newlines cannot go into the pipelines",
-                         hint="a pip requirement such as 'migration-harness[nested] @ git+https://...'")
+        raise InputError(
+            f"--harness {harness!r}: quotes and newlines cannot go into the pipelines",
+            hint="a pip requirement such as 'migration-harness[nested] @ git+https://...'",
+        )
     targets = {name: directory / where for name, where in FILES.items()}
     existing = [path for path in targets.values() if path.exists()]
     if existing and not force:
         raise InputError(
             "would overwrite " + ", ".join(str(p) for p in existing),
-            path=directory, hint="move them away, or add --force to overwrite them")
+            path=directory,
+            hint="move them away, or add --force to overwrite them",
+        )
     written = []
     for name, path in targets.items():
         text = template(name).replace(SPEC_MARK, harness)
@@ -90,6 +104,8 @@ def next_steps(directory: Path, harness: str) -> str:
         "  replace scenarios/my-xen-vm.yaml by your cluster's configuration (crm configure show)",
     ]
     if not harness:
-        lines.append("  set the CI variable MIGRATION_HARNESS_PIP to what pip installs (a wheel or a git URL,"
-                     " with the [nested] extra): see the top of the pipeline files")
+        lines.append(
+            "  set the CI variable MIGRATION_HARNESS_PIP to what pip installs (a wheel or a git URL,"
+            " with the [nested] extra): see the top of the pipeline files"
+        )
     return "\n".join(lines)

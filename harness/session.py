@@ -28,10 +28,7 @@ ENV_RELEASE = "MIGRATION_HARNESS_RELEASE"
 def effective_tier(config: pytest.Config) -> str:
     """Command line > environment > ini > default, as pytest-timeout resolves its settings."""
     tier = (
-        config.getoption("--tier")
-        or os.environ.get(ENV_TIER)
-        or config.getini("migration_tier")
-        or tiers.DEFAULT_TIER
+        config.getoption("--tier") or os.environ.get(ENV_TIER) or config.getini("migration_tier") or tiers.DEFAULT_TIER
     )
     if tier not in tiers.TIERS:
         raise pytest.UsageError(f"unknown tier '{tier}': choose one of {', '.join(tiers.TIERS)}")
@@ -54,8 +51,9 @@ def is_worker(config: pytest.Config) -> bool:
 
 
 def effective_release(config: pytest.Config) -> str:
-    return str(config.getoption("--release") or os.environ.get(ENV_RELEASE) or config.getini("migration_release")
-               or "host")
+    return str(
+        config.getoption("--release") or os.environ.get(ENV_RELEASE) or config.getini("migration_release") or "host"
+    )
 
 
 class SessionState:

@@ -36,10 +36,7 @@ class Simulation:
 
     def has_actions(self) -> bool:
         """True if the transition does anything but monitors (i.e. the cluster is not settled)."""
-        return any(
-            op.task != "monitor" or op.interval_ms == 0
-            for op in oc.graph_operations(self.graph)
-        )
+        return any(op.task != "monitor" or op.interval_ms == 0 for op in oc.graph_operations(self.graph))
 
 
 def simulate(
@@ -77,9 +74,7 @@ def simulate(
     argv += ["--output-as", "xml"]
     result = run(argv, check=False, timeout=timeout)
     if not result.ok:
-        raise CommandFailed(
-            argv, result.rc, result.stdout, result.stderr, what=f"the scheduler failed on {cib_in}"
-        )
+        raise CommandFailed(argv, result.rc, result.stdout, result.stderr, what=f"the scheduler failed on {cib_in}")
     result_path.write_text(result.stdout)
     try:
         root = ET.fromstring(result.stdout)
@@ -116,8 +111,9 @@ def schedule(cib: Path | bytes, workdir: Path, *, keep_as: str | None = None, ti
     argv = ["crm_simulate", *source, "--run", "--save-graph", str(graph_path), "--output-as", "xml"]
     what = f"the scheduler failed on {cib if isinstance(cib, Path) else 'the input'}"
     try:
-        result = run(argv, input=None if isinstance(cib, Path) else cib.decode(errors="replace"),
-                     check=False, timeout=timeout)
+        result = run(
+            argv, input=None if isinstance(cib, Path) else cib.decode(errors="replace"), check=False, timeout=timeout
+        )
         if not result.ok:
             raise CommandFailed(argv, result.rc, result.stdout, result.stderr, what=what)
         if keep_as:

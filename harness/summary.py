@@ -108,7 +108,8 @@ def summarize(result: CaseResult) -> CaseSummary:
     guest = getattr(observation, "guest", None)
     downtime = guest.downtime if guest is not None and guest.unbroken else None
     trigger_text = (observation.trigger if observation and observation.trigger else None) or (
-        result.trigger.describe() if result.trigger else None)
+        result.trigger.describe() if result.trigger else None
+    )
     resources = result.case.scenario.resources
     return CaseSummary(
         scenario=result.case.scenario.name,
@@ -172,6 +173,9 @@ def _read(evidence: dict[str, Path], wanted: dict[str, str]) -> dict[str, str]:
         if path is None or not path.is_file():
             continue
         size = path.stat().st_size
-        found[label] = (path.read_text(errors="replace") if size <= MAX_INLINE
-                        else f"({path.name} is {size} bytes, too large to inline; see the evidence directory)")
+        found[label] = (
+            path.read_text(errors="replace")
+            if size <= MAX_INLINE
+            else f"({path.name} is {size} bytes, too large to inline; see the evidence directory)"
+        )
     return found

@@ -14,8 +14,9 @@ from .report import table
 from .summary import CaseSummary
 
 
-def summary(terminalreporter: Any, summaries: Sequence[CaseSummary], html: Path | None = None,
-            html_error: str | None = None) -> None:
+def summary(
+    terminalreporter: Any, summaries: Sequence[CaseSummary], html: Path | None = None, html_error: str | None = None
+) -> None:
     shown = [s for s in summaries if s.tier != "simulate" and s.status != "SKIP"]
     if shown:
         terminalreporter.section(f"migration verdicts ({shown[0].tier} tier)")
@@ -25,7 +26,8 @@ def summary(terminalreporter: Any, summaries: Sequence[CaseSummary], html: Path 
                 terminalreporter.write_line(
                     f"{s.full_id}: migrate_to {s.phases.get('migration', float('nan')):.1f} s, guest downtime "
                     f"{s.phases.get('guest-downtime', float('nan')) * 1000:.0f} ms, case {s.seconds:.0f} s; "
-                    f"evidence {s.evidence}")
+                    f"evidence {s.evidence}"
+                )
     if html_error is not None:
         terminalreporter.write_line(f"migration-harness: error: {html_error}", red=True)
     elif html is not None:
@@ -39,5 +41,6 @@ def verdict_table(summaries: Sequence[CaseSummary]) -> str:
         [s.scenario, s.style, s.trigger, s.verdict, *([s.guest or "-"] if with_guest else []), s.expected, s.status]
         for s in summaries
     ]
-    return table(rows, ["scenario", "style", "trigger", "verdict", *(["guest"] if with_guest else []),
-                        "expected", "result"])
+    return table(
+        rows, ["scenario", "style", "trigger", "verdict", *(["guest"] if with_guest else []), "expected", "result"]
+    )

@@ -23,8 +23,13 @@ class Row:
 
 
 def cell(verdict: Verdict) -> dict[str, object]:
-    return {"verdict": verdict.verdict, "from": verdict.from_node, "to": verdict.to_node,
-            "reason": verdict.reason, "blocked": verdict.blocked}
+    return {
+        "verdict": verdict.verdict,
+        "from": verdict.from_node,
+        "to": verdict.to_node,
+        "reason": verdict.reason,
+        "blocked": verdict.blocked,
+    }
 
 
 def _path(value: dict[str, object] | None) -> tuple[object, ...] | None:
@@ -61,11 +66,17 @@ def counts(compared: list[tuple[str, list[Row], dict[str, str]]]) -> dict[str, i
     path = sum(any(r.change == "path" for r in rows) for _, rows, errors in compared if not errors)
     reason = sum(
         any(r.change == "reason" for r in rows) and not any(r.change == "path" for r in rows)
-        for _, rows, errors in compared if not errors
+        for _, rows, errors in compared
+        if not errors
     )
     errors = sum(bool(e) for _, _, e in compared)
-    return {"inputs": len(compared), "path": path, "reason": reason,
-            "unchanged": len(compared) - path - reason - errors, "errors": errors}
+    return {
+        "inputs": len(compared),
+        "path": path,
+        "reason": reason,
+        "unchanged": len(compared) - path - reason - errors,
+        "errors": errors,
+    }
 
 
 def as_json(releases: list[str], compared: list[tuple[str, list[Row], dict[str, str]]]) -> dict[str, object]:
@@ -98,11 +109,22 @@ def text(releases: list[str], compared: list[tuple[str, list[Row], dict[str, str
     for file, found, errors in compared:
         file = Path(file).name  # the JSON keeps the whole path
         for name, error in errors.items():
-            rows.append([file, "-", *(("error" if n == name else "") for n in releases), f"ERROR on {name}: {error.splitlines()[0]}"])
+            rows.append(
+                [
+                    file,
+                    "-",
+                    *(("error" if n == name else "") for n in releases),
+                    f"ERROR on {name}: {error.splitlines()[0]}",
+                ]
+            )
         for row in found:
             if all_rows or row.change:
                 rows.append([file, row.resource, *(_text(row.cells[n]) for n in releases), row.change or ""])
-    shown = table(rows, ["input", "resource", *releases, "change"]) if rows else "no resource changes its path or reason"
+    shown = (
+        table(rows, ["input", "resource", *releases, "change"]) if rows else "no resource changes its path or reason"
+    )
     c = counts(compared)
-    return (f"{shown}\n{c['inputs']} inputs on {' and '.join(releases)}: {c['path']} change a resource's path, "
-            f"{c['reason']} only Pacemaker's reason text, {c['unchanged']} unchanged, {c['errors']} errors")
+    return (
+        f"{shown}\n{c['inputs']} inputs on {' and '.join(releases)}: {c['path']} change a resource's path, "
+        f"{c['reason']} only Pacemaker's reason text, {c['unchanged']} unchanged, {c['errors']} errors"
+    )

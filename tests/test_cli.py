@@ -27,8 +27,21 @@ expect: migrate
 
 
 def test_run_seed_json_poster_and_recommended(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "seed-xen", "--json", "--style", "colocation-order", "--style", "order-only",
-                 "--trigger", "move", "--trigger", "dependency-failure"])
+    code = main(
+        [
+            "run",
+            "seed-xen",
+            "--json",
+            "--style",
+            "colocation-order",
+            "--style",
+            "order-only",
+            "--trigger",
+            "move",
+            "--trigger",
+            "dependency-failure",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     verdicts = {(c["style"], c["trigger"]): c["verdicts"][0]["verdict"] for c in data["cases"]}
@@ -65,15 +78,23 @@ def test_crm_syntax_error_names_file_and_line(tmp_path: Path, capsys: pytest.Cap
 
 def test_unknown_resource_in_trigger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "ghost.yaml"
-    bad.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace("expect: migrate", "triggers:\n  - move: {resource: ghost}\nexpect: migrate"))
+    bad.write_text(
+        BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace(
+            "expect: migrate", "triggers:\n  - move: {resource: ghost}\nexpect: migrate"
+        )
+    )
     assert main(["run", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "names resource 'ghost'" in err and "known resources: vm1" in err
 
 
-def test_missing_crm_simulate_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_crm_simulate_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = shutil.which
-    monkeypatch.setattr(tools.shutil, "which", lambda tool, path=None: None if tool == "crm_simulate" else real(tool, path=path))
+    monkeypatch.setattr(
+        tools.shutil, "which", lambda tool, path=None: None if tool == "crm_simulate" else real(tool, path=path)
+    )
     assert main(["run", "seed-xen"]) == 2
     err = capsys.readouterr().err
     assert "'crm_simulate' was not found" in err and "apt-get install pacemaker-cli-utils" in err
@@ -86,7 +107,11 @@ def test_unknown_tier_and_scenario(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_show_prints_crm_syntax(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "seed-xen", "--style", "order-only"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("order ord-c-xen-vg-fs-then-vm-webdev Mandatory: c-xen-vg-fs vm-webdev")
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith("order ord-c-xen-vg-fs-then-vm-webdev Mandatory: c-xen-vg-fs vm-webdev")
+    )
 
 
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
@@ -108,7 +133,9 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch), "MIGRATION_HARNESS_CACHE": "off"}
-    proc = subprocess.Popen([str(exe), "run", "seed-xen"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(exe), "run", "seed-xen"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not any(scratch.glob("mh-run-*/settled/*")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -119,15 +146,22 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     assert list(scratch.iterdir()) == []
 
 
-def test_record_writes_measured_block_and_keeps_the_file_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_writes_measured_block_and_keeps_the_file_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from harness import scenario
 
     path = tmp_path / "typo.yaml"
-    path.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace(
-        "expect: migrate", "triggers: [move, crash]\nexpect: [{trigger: crash, verdict: start}, {verdict: migrate}]"))
+    path.write_text(
+        BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", "").replace(
+            "expect: migrate", "triggers: [move, crash]\nexpect: [{trigger: crash, verdict: start}, {verdict: migrate}]"
+        )
+    )
     assert main(["run", str(path), "--record"]) == 0
     text = path.read_text()
-    expected = f"measured:\n  simulate pacemaker-{pacemaker_version()}:\n    as-written: {{move: migrate, crash: start}}"
+    expected = (
+        f"measured:\n  simulate pacemaker-{pacemaker_version()}:\n    as-written: {{move: migrate, crash: start}}"
+    )
     assert expected in text, text
     assert scenario.load(path).name == "typo"
     capsys.readouterr()

@@ -97,8 +97,11 @@ def test_half_migrated_vm_moves_from_where_the_summary_says() -> None:
 def test_resource_active_on_two_nodes_has_both_lines() -> None:
     outcome = planned("rec-rsc-0")
     assert sorted(path(v) for v in outcome.all()) == [
-        ("stop", "node1", None, None, False), ("stop", "node2", None, None, False)]
-    assert [r["id"] for r in outcome.as_json()["resources"]] == ["rsc1", "rsc1"]
+        ("stop", "node1", None, None, False),
+        ("stop", "node2", None, None, False),
+    ]
+    resources = outcome.as_json()["resources"]
+    assert isinstance(resources, list) and [r["id"] for r in resources] == ["rsc1", "rsc1"]
 
 
 def test_graph_action_without_summary_line_is_a_note_not_a_verdict() -> None:
@@ -131,16 +134,39 @@ def test_a_summary_crm_simulate_does_not_print_is_not_reproduced() -> None:
 @pytest.mark.parametrize(
     "text,fields",
     [
-        ("  * Start      prmIpPostgreSQLDB     ( rh5node2 )", ("start", "prmIpPostgreSQLDB", None, "rh5node2", None, None, False)),
-        ("  * Stop       pgsql:1           (   Promoted srv01 )  due to node availability (blocked)",
-         ("stop", "pgsql:1", "srv01", None, "Promoted", "node availability", True)),
+        (
+            "  * Start      prmIpPostgreSQLDB     ( rh5node2 )",
+            ("start", "prmIpPostgreSQLDB", None, "rh5node2", None, None, False),
+        ),
+        (
+            "  * Stop       pgsql:1           (   Promoted srv01 )  due to node availability (blocked)",
+            ("stop", "pgsql:1", "srv01", None, "Promoted", "node availability", True),
+        ),
         ("  * Start      Fencing     ( pcmk-1 )  blocked", ("start", "Fencing", None, "pcmk-1", None, None, True)),
-        ("  * Restart    drbd_float:0       ( Unpromoted -> Promoted sambuca.linbit )  due to required ip_float_right start",
-         ("restart", "drbd_float:0", "sambuca.linbit", "sambuca.linbit", "Unpromoted -> Promoted", "required ip_float_right start", False)),
-        ("  * Move       ocf_msdummy:2        ( sles-3 -> sles-2 Unpromoted )",
-         ("move", "ocf_msdummy:2", "sles-3", "sles-2", "Unpromoted", None, False)),
-        ("  * Re-promote   rsc1:0        (           Promoted rhel7-4 )", ("re-promote", "rsc1:0", "rhel7-4", "rhel7-4", "Promoted", None, False)),
-        ("  * Demote     s0:0    ( Master -> Slave hex-14 )", ("demote", "s0:0", "hex-14", "hex-14", "Promoted -> Unpromoted", None, False)),
+        (
+            "  * Restart    drbd_float:0       ( Unpromoted -> Promoted sambuca.linbit )  due to required ip_float_right start",
+            (
+                "restart",
+                "drbd_float:0",
+                "sambuca.linbit",
+                "sambuca.linbit",
+                "Unpromoted -> Promoted",
+                "required ip_float_right start",
+                False,
+            ),
+        ),
+        (
+            "  * Move       ocf_msdummy:2        ( sles-3 -> sles-2 Unpromoted )",
+            ("move", "ocf_msdummy:2", "sles-3", "sles-2", "Unpromoted", None, False),
+        ),
+        (
+            "  * Re-promote   rsc1:0        (           Promoted rhel7-4 )",
+            ("re-promote", "rsc1:0", "rhel7-4", "rhel7-4", "Promoted", None, False),
+        ),
+        (
+            "  * Demote     s0:0    ( Master -> Slave hex-14 )",
+            ("demote", "s0:0", "hex-14", "hex-14", "Promoted -> Unpromoted", None, False),
+        ),
     ],
 )
 def test_summary_line_shapes(text: str, fields: tuple[object, ...]) -> None:
@@ -150,10 +176,12 @@ def test_summary_line_shapes(text: str, fields: tuple[object, ...]) -> None:
 
 
 def test_fence_lines() -> None:
-    text = ("Transition Summary:\n"
-            "  * Fence (reboot) galera-bundle-0 (resource: galera-bundle-docker-0) 'guest is unclean'\n"
-            "  * Fence (on) node2 'required by rsc1 start'\n"
-            "  * Fence (off) rhel7-alt4 'fake is active there (fencing will be revoked if remote connection can be re-established elsewhere)'\n")
+    text = (
+        "Transition Summary:\n"
+        "  * Fence (reboot) galera-bundle-0 (resource: galera-bundle-docker-0) 'guest is unclean'\n"
+        "  * Fence (on) node2 'required by rsc1 start'\n"
+        "  * Fence (off) rhel7-alt4 'fake is active there (fencing will be revoked if remote connection can be re-established elsewhere)'\n"
+    )
     summary = pcmksummary.parse(text)
     assert summary.fenced == ("galera-bundle-0", "rhel7-alt4")
     assert summary.fencing[0].resource == "galera-bundle-docker-0"

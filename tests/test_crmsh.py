@@ -29,7 +29,9 @@ def test_syntax_error_names_scenario_file_and_line(tmp_path: Path) -> None:
 def test_unknown_agents_are_reported_not_fatal(tmp_path: Path) -> None:
     target = tmp_path / "cib.xml"
     cib.empty_cib(target, ["node1", "node2"])
-    unknown = crmsh.apply(target, "primitive clvm ocf:lvm2:clvmd\nprimitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml"))
+    unknown = crmsh.apply(
+        target, "primitive clvm ocf:lvm2:clvmd\nprimitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml")
+    )
     assert unknown == ["ocf:lvm2:clvmd"]
     assert {p.id for p in cib.primitives(cib.read(target))} == {"clvm", "d"}
 
@@ -72,4 +74,7 @@ def test_unknown_agent_alone_is_applied_forced_and_named(tmp_path: Path) -> None
     cib.empty_cib(target, ["node1", "node2"])
     text = "primitive clvm ocf:lvm2:clvmd params daemon_timeout=30\nprimitive vm1 ocf:pacemaker:Dummy meta allow-migrate=true\n"
     assert crmsh.apply(target, text, crmsh.Source("x.yaml")) == ["ocf:lvm2:clvmd"]
-    assert {p.id: p.agent for p in cib.primitives(cib.read(target))} == {"clvm": "ocf:lvm2:clvmd", "vm1": "ocf:pacemaker:Dummy"}
+    assert {p.id: p.agent for p in cib.primitives(cib.read(target))} == {
+        "clvm": "ocf:lvm2:clvmd",
+        "vm1": "ocf:pacemaker:Dummy",
+    }

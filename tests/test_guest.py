@@ -10,7 +10,15 @@ BOOT_A = "0b6d3f1e-8f3a-4c39-9d59-1f0c6f1d2a01"
 BOOT_B = "7c1e2d3f-0000-4c39-9d59-1f0c6f1d2a02"
 
 
-def console(boot: str, first: int, last: int, start: float, period: float = 0.1, pause_after: int | None = None, pause: float = 0.0) -> str:
+def console(
+    boot: str,
+    first: int,
+    last: int,
+    start: float,
+    period: float = 0.1,
+    pause_after: int | None = None,
+    pause: float = 0.0,
+) -> str:
     lines, up = [f"MHB-START boot={boot} period={period} dirty=0"], start
     for n in range(first, last + 1):
         lines.append(f"MHB boot={boot} n={n} up={up:.2f}")
@@ -21,8 +29,12 @@ def console(boot: str, first: int, last: int, start: float, period: float = 0.1,
 def test_live_migration_is_one_boot_with_a_short_gap() -> None:
     # Source logs beats 0..50, the target 51..100; the guest paused 0.35 s between 50 and 51.
     whole = console(BOOT_A, 0, 100, 5.0, pause_after=50, pause=0.35)
-    source = "\n".join(line for line in whole.splitlines() if " n=" not in line or int(line.split(" n=")[1].split()[0]) <= 50)
-    target = "\n".join(line for line in whole.splitlines() if " n=" in line and int(line.split(" n=")[1].split()[0]) >= 50)
+    source = "\n".join(
+        line for line in whole.splitlines() if " n=" not in line or int(line.split(" n=")[1].split()[0]) <= 50
+    )
+    target = "\n".join(
+        line for line in whole.splitlines() if " n=" in line and int(line.split(" n=")[1].split()[0]) >= 50
+    )
     beats = heartbeat.parse(source, "node1") + heartbeat.parse(target, "node2")
     evidence = heartbeat.analyse(beats, 0.1)
     assert evidence.unbroken and evidence.boots == [BOOT_A]
@@ -33,7 +45,9 @@ def test_live_migration_is_one_boot_with_a_short_gap() -> None:
 
 
 def test_stop_start_is_a_new_boot() -> None:
-    beats = heartbeat.parse(console(BOOT_A, 0, 40, 5.0), "node1") + heartbeat.parse(console(BOOT_B, 0, 30, 3.0), "node2")
+    beats = heartbeat.parse(console(BOOT_A, 0, 40, 5.0), "node1") + heartbeat.parse(
+        console(BOOT_B, 0, 30, 3.0), "node2"
+    )
     evidence = heartbeat.analyse(beats, 0.1)
     assert not evidence.unbroken
     assert evidence.boots == [BOOT_A, BOOT_B]
@@ -59,9 +73,18 @@ guest                                        5   128     1     -b----       0.3
 
 def test_xl_list_and_double_runs() -> None:
     domains = xl.parse_list(XL_TARGET)
-    assert [(d.name, d.id, d.state, d.running) for d in domains] == [("Domain-0", 0, "r-----", True), ("guest", 5, "-b----", True)]
+    assert [(d.name, d.id, d.state, d.running) for d in domains] == [
+        ("Domain-0", 0, "r-----", True),
+        ("guest", 5, "-b----", True),
+    ]
     history = xl.DomainHistory("guest")
-    history.add(0.0, {"node1": XL_TARGET.replace("guest  ", "guest  "), "node2": XL_SOURCE.replace("guest--migratedaway", "nothing")})
+    history.add(
+        0.0,
+        {
+            "node1": XL_TARGET.replace("guest  ", "guest  "),
+            "node2": XL_SOURCE.replace("guest--migratedaway", "nothing"),
+        },
+    )
     history.add(1.0, {"node1": XL_SOURCE, "node2": XL_TARGET})
     assert history.double_runs() == []
     assert history.placement() == [(0.0, "node1"), (1.0, "node2")]
@@ -70,9 +93,13 @@ def test_xl_list_and_double_runs() -> None:
 
 
 def test_picture_marks_reboots(tmp_path: Path) -> None:
-    beats = heartbeat.parse(console(BOOT_A, 0, 20, 5.0, pause_after=10, pause=0.5), "node1") + heartbeat.parse(console(BOOT_B, 0, 10, 2.0), "node2")
+    beats = heartbeat.parse(console(BOOT_A, 0, 20, 5.0, pause_after=10, pause=0.5), "node1") + heartbeat.parse(
+        console(BOOT_B, 0, 10, 2.0), "node2"
+    )
     svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "hb.svg", "seed-xen[order-only-move]").read_text()
-    assert svg.startswith("<svg") and "reboot" in svg and svg.count("<circle") == 30  # 20 intervals of the first boot, 10 of the second
+    assert (
+        svg.startswith("<svg") and "reboot" in svg and svg.count("<circle") == 30
+    )  # 20 intervals of the first boot, 10 of the second
 
 
 def test_picture_has_a_time_axis_and_marks_the_downtime(tmp_path: Path) -> None:
@@ -84,4 +111,7 @@ def test_picture_has_a_time_axis_and_marks_the_downtime(tmp_path: Path) -> None:
     assert f"downtime {evidence.downtime * 1000:.0f} ms" in svg and "<rect" in svg
     assert 'text-anchor="middle">0</text>' in svg  # the time axis starts at 0 s
     rebooted = heartbeat.parse(console(BOOT_B, 0, 10, 2.0), "node2") + beats
-    assert "downtime" not in picture.heartbeat_svg(rebooted, 0.1, tmp_path / "r.svg", "crash", downtime=downtime).read_text()
+    assert (
+        "downtime"
+        not in picture.heartbeat_svg(rebooted, 0.1, tmp_path / "r.svg", "crash", downtime=downtime).read_text()
+    )

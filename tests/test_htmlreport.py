@@ -21,8 +21,16 @@ from harness.summary import CaseSummary, VerdictSummary, summarize
 
 CHROMIUM = shutil.which("chromium")
 # Root in a container: no sandbox; nothing that talks to the network or to Google.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 
 # Graphviz's colours in Pacemaker's transition graphs (green: an action to run; orange text: a
@@ -48,8 +56,9 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mine = tmp / "scenarios" / seed.name
     mine.write_text(seed.read_text().replace("expect:\n", WRONG, 1))
     out = tmp / "report" / "seed.html"
-    code = main(["run", str(mine), "--style", "order-only", "--style", "group", "--trigger", "move",
-                 "--html", str(out)])
+    code = main(
+        ["run", str(mine), "--style", "order-only", "--style", "group", "--trigger", "move", "--html", str(out)]
+    )
     assert code == 1  # the failing case
     return out
 
@@ -73,11 +82,17 @@ def test_browser_shows_table_sections_and_pictures(page: Path, tmp_path: Path) -
     # A copy that measures its own pictures: the page itself needs no script, the test asks the
     # browser's layout how large each inline SVG came out.
     probe = tmp_path / "probe.html"
-    probe.write_text(page.read_text().replace("</body>", (
-        "<script>for (const s of document.querySelectorAll('figure svg')) {"
-        " const r = s.getBoundingClientRect();"
-        " s.setAttribute('data-box', `${Math.round(r.width)}x${Math.round(r.height)}`); }"
-        "</script></body>")))
+    probe.write_text(
+        page.read_text().replace(
+            "</body>",
+            (
+                "<script>for (const s of document.querySelectorAll('figure svg')) {"
+                " const r = s.getBoundingClientRect();"
+                " s.setAttribute('data-box', `${Math.round(r.width)}x${Math.round(r.height)}`); }"
+                "</script></body>"
+            ),
+        )
+    )
     dom = chromium(tmp_path, "--dump-dom", probe.as_uri())
     rows = re.findall(r"<tr><td>(.*?)</tr>", dom)
     assert len(rows) == 2
@@ -102,9 +117,18 @@ def test_browser_shows_table_sections_and_pictures(page: Path, tmp_path: Path) -
 
 def summary(**changes: object) -> CaseSummary:
     base: dict[str, object] = dict(
-        scenario="mine", file="/x/scenarios/mine.yaml", case="group-move", full_id="mine[group-move]",
-        style="group", trigger="move", tier="simulate", release="bookworm", pacemaker="2.1.5", status="PASS",
-        verdict="move node1 -> node2", expected="move",
+        scenario="mine",
+        file="/x/scenarios/mine.yaml",
+        case="group-move",
+        full_id="mine[group-move]",
+        style="group",
+        trigger="move",
+        tier="simulate",
+        release="bookworm",
+        pacemaker="2.1.5",
+        status="PASS",
+        verdict="move node1 -> node2",
+        expected="move",
         verdicts=(VerdictSummary("vm1", "move", "vm1: move node1 -> node2", None, "move", None, True),),
     )
     base.update(changes)
@@ -113,8 +137,11 @@ def summary(**changes: object) -> CaseSummary:
 
 def test_every_text_is_escaped() -> None:
     hostile = "<img src=x onerror=alert(1)>"
-    text = htmlreport.render([summary(scenario=hostile, notes=(hostile,), trigger_text=hostile, evidence=hostile)],
-                             errors=[(hostile, hostile)], title=hostile)
+    text = htmlreport.render(
+        [summary(scenario=hostile, notes=(hostile,), trigger_text=hostile, evidence=hostile)],
+        errors=[(hostile, hostile)],
+        title=hostile,
+    )
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
@@ -136,19 +163,27 @@ def test_pictures_lose_prolog_scripts_handlers_and_outside_links() -> None:
 
 
 def test_summary_survives_json() -> None:
-    before = summary(notes=("a",), pictures={"transition graph": "<svg/>"}, phases={"migration": 1.5},
-                     guest="kept running, down 9 ms", guest_downtime_ms=9.0)
+    before = summary(
+        notes=("a",),
+        pictures={"transition graph": "<svg/>"},
+        phases={"migration": 1.5},
+        guest="kept running, down 9 ms",
+        guest_downtime_ms=9.0,
+    )
     assert CaseSummary.from_json(before.as_json()) == before
 
 
 def test_two_releases_side_by_side_with_changed_paths() -> None:
     old = summary()
     migrated = VerdictSummary("vm1", "migrate", "vm1: migrate node1 -> node2", None, "move", None, False)
-    new = summary(release="trixie", pacemaker="3.0.0", verdict="migrate node1 -> node2", status="FAIL",
-                  verdicts=(migrated,))
-    same_path = summary(release="trixie", pacemaker="3.0.0",
-                        verdicts=(VerdictSummary("vm1", "move", "vm1: move node1 -> node2 (due to x)", "x", "move",
-                                                 None, True),))
+    new = summary(
+        release="trixie", pacemaker="3.0.0", verdict="migrate node1 -> node2", status="FAIL", verdicts=(migrated,)
+    )
+    same_path = summary(
+        release="trixie",
+        pacemaker="3.0.0",
+        verdicts=(VerdictSummary("vm1", "move", "vm1: move node1 -> node2 (due to x)", "x", "move", None, True),),
+    )
     text = htmlreport.render([old, new])
     assert "<th>simulate, bookworm (Pacemaker 2.1.5)</th><th>simulate, trixie (Pacemaker 3.0.0)</th>" in text
     assert "CHANGED" in text
@@ -166,25 +201,44 @@ def test_a_nested_case_shows_prediction_plan_reality_and_the_guest(tmp_path: Pat
     from harness.version import Version
 
     data = Path(__file__).parent / "data" / "nested"
-    beats = [b for node in ("node2", "node1")
-             for b in heartbeat.parse((data / f"nested-seed-move.{node}.console.log").read_text(), node)]
+    beats = [
+        b
+        for node in ("node2", "node1")
+        for b in heartbeat.parse((data / f"nested-seed-move.{node}.console.log").read_text(), node)
+    ]
     guest = heartbeat.analyse(beats, 0.1)
     assert guest.unbroken and guest.downtime is not None
     svg = picture.heartbeat_svg(beats, 0.1, tmp_path / "heartbeat.svg", "mh-guest")
     (tmp_path / "verdict.txt").write_text("vm-webdev: migrate node2 -> node1\n")
     seed = next(p for p in scenario.shipped() if scenario.load(p).name == "seed-xen")
     case = next(c for c in scenario.load(seed).cases() if c.id == "colocation-order-move")
-    migrated = Verdict("vm-webdev", "migrate", "node2", "node1",
-                       operations=(Operation("vm-webdev", "migrate_to", "node2"),
-                                   Operation("vm-webdev", "migrate_from", "node1")))
+    migrated = Verdict(
+        "vm-webdev",
+        "migrate",
+        "node2",
+        "node1",
+        operations=(Operation("vm-webdev", "migrate_to", "node2"), Operation("vm-webdev", "migrate_from", "node1")),
+    )
     observation = NestedObservation(
-        Outcome({"vm-webdev": migrated}), evidence={"heartbeat-picture": svg, "verdict": tmp_path / "verdict.txt"},
+        Outcome({"vm-webdev": migrated}),
+        evidence={"heartbeat-picture": svg, "verdict": tmp_path / "verdict.txt"},
         notes=["realized: c-xen-vg-fs holds LVM-activate of the shared VG"],
-        prediction=Outcome({"vm-webdev": migrated}), planned=Outcome({"vm-webdev": migrated}),
-        trigger="crm_resource --move --resource vm-webdev --node node1", guest=guest)
+        prediction=Outcome({"vm-webdev": migrated}),
+        planned=Outcome({"vm-webdev": migrated}),
+        trigger="crm_resource --move --resource vm-webdev --node node1",
+        guest=guest,
+    )
     expected = case.expected("vm-webdev", "nested", Version.parse("2.1.5"), {"xen": "4.17.5", "guest": "pv"})
-    result = CaseResult(case, "nested", Version.parse("2.1.5"), None, observation,
-                        [Check("vm-webdev", migrated, expected)], casedir=tmp_path, release="bookworm")
+    result = CaseResult(
+        case,
+        "nested",
+        Version.parse("2.1.5"),
+        None,
+        observation,
+        [Check("vm-webdev", migrated, expected)],
+        casedir=tmp_path,
+        release="bookworm",
+    )
 
     s = summarize(result)
     text = htmlreport.render([s])

@@ -60,7 +60,19 @@ def test_an_unknown_node_names_the_known_ones() -> None:
 
 def test_the_line_enters_every_namespace_of_the_nodes_init() -> None:
     assert enter_argv(Proc(1234, 0), infra.argv("crm_mon -1")) == [
-        "nsenter", "-t", "1234", "-n", "-m", "-u", "-i", "-p", "--", "/bin/sh", "-c", "crm_mon -1"]
+        "nsenter",
+        "-t",
+        "1234",
+        "-n",
+        "-m",
+        "-u",
+        "-i",
+        "-p",
+        "--",
+        "/bin/sh",
+        "-c",
+        "crm_mon -1",
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="nsenter needs root")

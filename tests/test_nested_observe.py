@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import cib as cibmod
-from harness.tiers.nested.guest import heartbeat
 from harness.tiers.live import observed_outcome
 from harness.tiers.nested import pcmklog
+from harness.tiers.nested.guest import heartbeat
 
 DATA = Path(__file__).parent / "data" / "nested"
 

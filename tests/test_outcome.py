@@ -81,8 +81,17 @@ def test_summary_disagreeing_with_graph_is_reported() -> None:
 def test_json_shape() -> None:
     data = classify("move").as_json()
     assert data == {
-        "resources": [{"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None,
-                       "blocked": False, "role": None}],
+        "resources": [
+            {
+                "id": "vm-webdev",
+                "verdict": "migrate",
+                "from": "node1",
+                "to": "node2",
+                "reason": None,
+                "blocked": False,
+                "role": None,
+            }
+        ],
         "fenced": [],
     }
 

@@ -33,7 +33,11 @@ def test_scenario_files_become_marked_items(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("scenarios", "mine.yaml").write_text(SCENARIO.format(verdict="migrate"))
     result = pytester.runpytest("-m", "migration", "-v", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(
-        [f"migration-harness: tier simulate, release {HOST}, Pacemaker {PACEMAKER}", "*mine[[]as-written-move[]] PASSED*", "*mine[[]as-written-crash[]] PASSED*"]
+        [
+            f"migration-harness: tier simulate, release {HOST}, Pacemaker {PACEMAKER}",
+            "*mine[[]as-written-move[]] PASSED*",
+            "*mine[[]as-written-crash[]] PASSED*",
+        ]
     )
     assert result.ret == 0
 
@@ -44,15 +48,23 @@ def test_mismatch_explains_path_reason_and_evidence(pytester: pytest.Pytester) -
     artifacts = pytester.path / "artifacts"
     result = pytester.runpytest("-m", "migration", "--migration-artifacts", str(artifacts), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        f"*mine[[]as-written-move[]] on the simulate tier ({HOST}, Pacemaker {PACEMAKER})",
-        "*trigger: crm resource move vm1 node2",
-        "*MISMATCH: vm1: migrate node1 -> node2; expected move",
-        "*operations: vm1 migrate_to on node1, vm1 migrate_from on node2, vm1 stop on node1",
-        f"*evidence: {artifacts}/mine-*-as-written-move",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"*mine[[]as-written-move[]] on the simulate tier ({HOST}, Pacemaker {PACEMAKER})",
+            "*trigger: crm resource move vm1 node2",
+            "*MISMATCH: vm1: migrate node1 -> node2; expected move",
+            "*operations: vm1 migrate_to on node1, vm1 migrate_from on node2, vm1 stop on node1",
+            f"*evidence: {artifacts}/mine-*-as-written-move",
+        ]
+    )
     (evidence,) = artifacts.glob("mine-*-as-written-move")
-    for name in ("cib-before.xml", "transition.after.xml", "transition.graph.xml", "transition.summary.txt", "transition.graph.svg"):
+    for name in (
+        "cib-before.xml",
+        "transition.after.xml",
+        "transition.graph.xml",
+        "transition.summary.txt",
+        "transition.graph.svg",
+    ):
         assert (evidence / name).exists(), name
 
 

@@ -36,8 +36,9 @@ def test_junit_xml_carries_each_cases_verdict_and_where_it_ran(pytester: pytest.
     pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "mine.yaml").write_text(SCENARIO.format(name="mine", verdict="move"))
     artifacts = pytester.path / "artifacts"
-    result = pytester.runpytest("-m", "migration", "--junitxml", "junit.xml", "--migration-artifacts", str(artifacts),
-                                "-p", "no:cacheprovider")
+    result = pytester.runpytest(
+        "-m", "migration", "--junitxml", "junit.xml", "--migration-artifacts", str(artifacts), "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1, failed=1)
     cases = {
         case.get("name"): {str(p.get("name")): str(p.get("value")) for p in case.iter("property")}
@@ -59,14 +60,16 @@ def test_xdist_controller_writes_every_workers_cases(pytester: pytest.Pytester) 
     for name in ("one", "two", "three"):
         pytester.path.joinpath("scenarios", f"{name}.yaml").write_text(SCENARIO.format(name=name, verdict="migrate"))
     page = pytester.path / "out" / "report.html"
-    result = pytester.runpytest_subprocess("-m", "migration", "-n", "2", "--migration-html", str(page),
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-m", "migration", "-n", "2", "--migration-html", str(page), "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines([f"migration-harness: HTML report of 6 cases: {page}"])
     text = page.read_text()
     assert len(re.findall(r'<section class="case PASS"', text)) == 6
     assert {f"{n}[as-written-{t}]" for n in ("one", "two", "three") for t in ("move", "crash")} == set(
-        re.findall(r"<h2>(\w+\[as-written-\w+\])</h2>", text))
+        re.findall(r"<h2>(\w+\[as-written-\w+\])</h2>", text)
+    )
     assert text.count("<svg") == 6  # every case's graph, rendered for the page
 
 

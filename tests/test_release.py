@@ -38,7 +38,9 @@ def test_wrap_binds_the_paths_a_command_uses(tmp_path: Path) -> None:
     finally:
         release.activate(previous)
     assert argv[:4] == ["bwrap", "--bind", str(tmp_path / "rootfs"), "/"]
-    assert ["--bind", str(tmp_path), str(tmp_path)] == argv[argv.index(str(tmp_path)) - 1 : argv.index(str(tmp_path)) + 2]
+    assert ["--bind", str(tmp_path), str(tmp_path)] == argv[
+        argv.index(str(tmp_path)) - 1 : argv.index(str(tmp_path)) + 2
+    ]
     assert argv[-3:] == ["/usr/sbin/crm_simulate", "--xml-file", str(cib)]
 
 

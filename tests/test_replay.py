@@ -18,8 +18,7 @@ from harness.cli import main
 REPLAY = Path(__file__).parent / "data" / "replay"  # made with crm_simulate (make_inputs.py)
 REAL = Path(__file__).parent / "data" / "real"  # saved by the DCs of real clusters
 INPUTS = sorted(
-    p for d in (REPLAY, REAL) for p in d.iterdir()
-    if p.is_file() and not p.name.endswith((".expected.json", ".md"))
+    p for d in (REPLAY, REAL) for p in d.iterdir() if p.is_file() and not p.name.endswith((".expected.json", ".md"))
 )
 
 
@@ -44,7 +43,7 @@ def test_directory_replay_gives_a_timeline(tmp_path: Path, capsys: pytest.Captur
     assert main(["replay", str(pengine)]) == 0
     out = capsys.readouterr().out
     assert "4 scheduler inputs replayed" in out
-    timeline = out[out.index("timeline of vm-webdev"):].splitlines()
+    timeline = out[out.index("timeline of vm-webdev") :].splitlines()
     # These inputs were made apart, not one after the other: only their content is checked here.
     assert sorted(timeline[1:4]) == [
         "  pe-input-1.bz2: migrate node1 -> node2",
@@ -57,8 +56,15 @@ def test_json_for_one_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--json", str(REPLAY / "standby.xml.bz2")]) == 0
     data = json.loads(capsys.readouterr().out)
     by_id = {r["id"]: r for r in data["resources"]}
-    assert by_id["vm-webdev"] == {"id": "vm-webdev", "verdict": "migrate", "from": "node1", "to": "node2", "reason": None,
-                                  "blocked": False, "role": None}
+    assert by_id["vm-webdev"] == {
+        "id": "vm-webdev",
+        "verdict": "migrate",
+        "from": "node1",
+        "to": "node2",
+        "reason": None,
+        "blocked": False,
+        "role": None,
+    }
     assert by_id["clvm:0"]["verdict"] == "stop"
     assert by_id["clvm:0"]["reason"] == "node availability"
 
@@ -72,7 +78,9 @@ def test_json_for_one_file(capsys: pytest.CaptureFixture[str]) -> None:
         (b"", "not XML"),
     ],
 )
-def test_bad_inputs_are_clear_errors(tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_are_clear_errors(
+    tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "pe-input-7.bz2"
     bad.write_bytes(content)
     assert main(["replay", str(bad)]) == 2

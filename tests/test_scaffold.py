@@ -50,8 +50,10 @@ def test_pipelines_install_the_given_harness_and_keep_the_evidence(tmp_path: Pat
     assert {"simulate", "local", "nested"} <= set(gitlab) and gitlab["nested"]["rules"]
     for job in ("simulate", "local", "nested"):
         steps = github["jobs"][job]["steps"]
-        assert any(f"--tier {job}" in str(s.get("run", "")) and f"--migration-html reports/{job}.html" in s["run"]
-                   for s in steps)
+        assert any(
+            f"--tier {job}" in str(s.get("run", "")) and f"--migration-html reports/{job}.html" in s["run"]
+            for s in steps
+        )
         assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
         assert any(f"--tier {job}" in line for line in gitlab[job]["script"] if isinstance(line, str))
     assert gitlab[".migration-harness"]["artifacts"]["reports"]["junit"] == "reports/*.xml"

@@ -48,19 +48,24 @@ def test_only_the_reason_text_changes() -> None:
     _, (_, rows, _) = compared()
     by_id = {r.resource: r for r in rows}
     assert by_id["C"].change == "reason"
-    assert (by_id["C"].cells["bookworm"]["reason"], by_id["C"].cells["trixie"]["reason"]) == (
-        "unrunnable B stop", "unmigrateable B stop")
+    old, new = by_id["C"].cells["bookworm"], by_id["C"].cells["trixie"]
+    assert old is not None and new is not None
+    assert (old["reason"], new["reason"]) == ("unrunnable B stop", "unmigrateable B stop")
 
 
 def test_json_and_counts() -> None:
     data = upgrade.as_json(RELEASES, compared())
     assert data["releases"] == RELEASES
     assert data["counts"] == {"inputs": 2, "path": 1, "reason": 1, "unchanged": 0, "errors": 0}
-    first = data["inputs"][0]["resources"][0]
+    inputs = data["inputs"]
+    assert isinstance(inputs, list)
+    first = inputs[0]["resources"][0]
     assert set(first) == {"id", "bookworm", "trixie", "change"}
     text = upgrade.text(RELEASES, compared())
-    assert text.splitlines()[-1] == ("2 inputs on bookworm and trixie: 1 change a resource's path, "
-                                     "1 only Pacemaker's reason text, 0 unchanged, 0 errors")
+    assert text.splitlines()[-1] == (
+        "2 inputs on bookworm and trixie: 1 change a resource's path, "
+        "1 only Pacemaker's reason text, 0 unchanged, 0 errors"
+    )
 
 
 def test_bad_input_on_several_releases_is_an_error_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

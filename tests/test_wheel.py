@@ -59,8 +59,11 @@ def test_wheel_installs_and_serves_a_users_repository(tmp_path: Path) -> None:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(CHECKOUT / name, source / name)
     dist = tmp_path / "dist"
-    run([sys.executable, "-m", "pip", "wheel", str(source), "-w", str(dist), "--no-deps", "-q"], timeout=600,
-        what="build the wheel")
+    run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "-w", str(dist), "--no-deps", "-q"],
+        timeout=600,
+        what="build the wheel",
+    )
     (wheel,) = dist.glob("migration_harness-*.whl")
 
     in_wheel = {info.filename: info for info in zipfile.ZipFile(wheel).infolist()}
@@ -73,15 +76,36 @@ def test_wheel_installs_and_serves_a_users_repository(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], what="a fresh venv")
     python = str(venv / "bin" / "python")
-    run([python, "-m", "pip", "install", "-q", f"{wheel}[nested]"], env=clean_env(), timeout=900,
-        what="install the wheel and its dependencies from PyPI")
+    run(
+        [python, "-m", "pip", "install", "-q", f"{wheel}[nested]"],
+        env=clean_env(),
+        timeout=900,
+        what="install the wheel and its dependencies from PyPI",
+    )
 
     user = tmp_path / "user"
     user.mkdir()
     run([str(venv / "bin" / "migration-harness"), "init", "repo"], cwd=user, env=clean_env())
     repo = user / "repo"
-    result = run([python, "-m", "pytest", "-m", "migration", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
-                  "--migration-html", "report.html"], cwd=repo, env=clean_env(), check=False, timeout=900)
+    result = run(
+        [
+            python,
+            "-m",
+            "pytest",
+            "-m",
+            "migration",
+            "-p",
+            "no:cacheprovider",
+            "--junitxml",
+            "junit.xml",
+            "--migration-html",
+            "report.html",
+        ],
+        cwd=repo,
+        env=clean_env(),
+        check=False,
+        timeout=900,
+    )
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "29 passed, 2 skipped" in result.stdout  # 7 styles x 4 triggers and the group test; the nodes' two
     assert (repo / "report.html").stat().st_size > 10000 and (repo / "junit.xml").exists()

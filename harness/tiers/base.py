@@ -155,6 +155,8 @@ def _infra(lab: Lab) -> ModuleType:
         return importlib.import_module(f"{package}.infra")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("testinfra"):
-            raise InputError("the migration_nodes fixture needs the Python package 'pytest-testinfra'",
-                             hint="pip install 'migration-harness[testinfra]'") from None
+            raise InputError(
+                "the migration_nodes fixture needs the Python package 'pytest-testinfra'",
+                hint="pip install 'migration-harness[testinfra]'",
+            ) from None
         raise

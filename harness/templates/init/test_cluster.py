@@ -9,11 +9,14 @@ import pytest
 
 
 def test_vm_in_a_group_is_never_migrated(migration_cluster):
-    migration_cluster.configure("""
+    migration_cluster.configure(
+        """
         primitive vm1 ocf:pacemaker:Dummy meta allow-migrate=true
         primitive lv ocf:pacemaker:Dummy
         group g lv vm1
-    """, resources=["vm1"])
+    """,
+        resources=["vm1"],
+    )
     outcome = migration_cluster.trigger("standby")
     assert outcome["vm1"].verdict == "move"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import release
+from harness import release, releaseroot
 from harness.runner import run
 
 HERE = Path(__file__).parent
@@ -20,7 +20,7 @@ def main() -> None:
     previous = release.active()
     try:
         for name in ("bookworm", "trixie"):
-            release.activate(release.ensure(name))
+            release.activate(releaseroot.ensure(name))
             for source in sorted(HERE.glob("*.xml")):
                 if source.name.count(".") > 1:
                     continue  # an output, not an input
