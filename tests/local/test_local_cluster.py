@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -261,3 +262,25 @@ def test_sigint_during_a_migration_leaves_nothing(tmp_path: Path) -> None:
     assert "interrupted" in err and "Traceback" not in err
     _assert_nothing_left(run, state, links)
     assert not run.exists()
+
+
+def test_nothing_a_run_creates_is_writable_by_others(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
+    """Every file and directory of a run (its state, the nodes' CIBs and logs, the stand-ins'
+    journal a verdict is read from) belongs to root or the cluster's users and is closed to others;
+    the corosync key is readable by its owner only."""
+    local_backend.configure(seed, "order-only", tmp_path)
+    lab = local_backend.lab
+    assert lab is not None
+    root = lab.rundir.path
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    writable = []
+    for path in [root, *root.rglob("*")]:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+            continue
+        if info.st_mode & stat.S_IWOTH and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX):
+            writable.append(f"{oct(stat.S_IMODE(info.st_mode))} {path}")
+    assert writable == []
+    assert stat.S_IMODE((root / "authkey").stat().st_mode) & 0o077 == 0
