@@ -52,14 +52,16 @@ def test_journal_window_and_migrate_verdict() -> None:
     assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("migrate", "node1", "node2")
 
 
-def test_failed_migrate_to_then_stop_start_is_a_move() -> None:
+def test_failed_migrate_to_then_stop_start_is_a_recover() -> None:
+    """Pacemaker's word for it, on every tier: the transition after the failure says Recover."""
     entries = observe.parse_journal(
         "node1\tvm\tmigrate_to\t10.0\t10.1\t1\theartbeat:Xen\n"
         "node1\tvm\tstop\t10.4\t10.5\t0\theartbeat:Xen\n"
         "node2\tvm\tstart\t10.6\t10.7\t0\theartbeat:Xen\n"
     )
     verdict = live.observed_outcome(entries, {"vm": ["node1"]})["vm"]
-    assert verdict.verdict == "move" and verdict.to_node == "node2"
+    assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("recover", "node1", "node2")
+    assert verdict.reason == "migrate_to failed on node1 (rc 1)"
     assert [e.action for e in live.failed(entries)] == ["migrate_to"]
 
 
