@@ -28,11 +28,7 @@ class Simulation:
     graph: ET.Element
 
     def outcome(self) -> oc.Outcome:
-        return oc.classify(
-            self.graph,
-            oc.summary_actions(self.result),
-            oc.active_resources(self.result),
-        )
+        return planned_outcome(self.result, self.graph)
 
     def has_actions(self) -> bool:
         """True if the transition does anything but monitors (i.e. the cluster is not settled)."""
@@ -94,7 +90,27 @@ class Schedule:
     graph: ET.Element
 
     def outcome(self) -> oc.Outcome:
-        return oc.classify(self.graph, oc.summary_actions(self.result), oc.active_resources(self.result))
+        return planned_outcome(self.result, self.graph)
+
+
+# Pacemaker 3.0.0's crm_simulate prints no Transition Summary in its XML answer once it has injected
+# a change (--node-fail, --op-inject): the answer ends after <modifications>. Its text output has
+# the summary; the graph has the operations.
+MISSING_SUMMARY = (
+    "crm_simulate's XML answer has no Transition Summary (Pacemaker 3.0 omits it after an injected "
+    "node failure or operation): verdicts from the transition graph's operations alone"
+)
+
+
+def planned_outcome(result: ET.Element, graph: ET.Element) -> oc.Outcome:
+    """The verdicts of a planned transition: named as the scheduler's summary names them, or, where
+    the answer carries no summary at all (not an empty one), from the graph's operations."""
+    if result.find("actions") is None:
+        outcome = oc.classify(graph, None, oc.active_resources(result))
+        if outcome.verdicts:
+            outcome.notes.append(MISSING_SUMMARY)
+        return outcome
+    return oc.classify(graph, oc.summary_actions(result), oc.active_resources(result))
 
 
 def schedule(cib: Path | bytes, workdir: Path, *, keep_as: str | None = None, timeout: float = 120) -> Schedule:

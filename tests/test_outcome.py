@@ -101,3 +101,17 @@ def test_interval_parsing(text: str, expected: int) -> None:
     from harness.prediction import parse_interval_ms
 
     assert parse_interval_ms(text) == expected
+
+
+def test_an_answer_without_a_summary_is_judged_by_its_graph() -> None:
+    """Pacemaker 3.0.0 prints no Transition Summary in XML after --node-fail: the graph still says
+    the VM starts on the surviving node, and the verdict must say so too (never 'stay')."""
+    from harness import simulator
+
+    data = Path(__file__).parent / "data" / "trixie-node-fail"
+    answer = ET.parse(data / "answer.xml").getroot()
+    assert answer.find("actions") is None
+    outcome = simulator.planned_outcome(answer, ET.parse(data / "graph.xml").getroot())
+    verdict = outcome["vm-guest"]
+    assert (verdict.verdict, verdict.to_node) == ("start", "node2")
+    assert simulator.MISSING_SUMMARY in outcome.notes
