@@ -61,13 +61,14 @@ WRONG: dict[str, Any] = {
     "null": None, "bool": True, "nested-list": [["nested"]],
 }
 TOP_KEYS = ["name", "title", "source", "nodes", "resources", "configuration", "cib", "topology", "styles",
-            "triggers", "expect", "options", "measured", "notes", "fencing", "guest", "nested"]
-RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"]
+            "triggers", "expect", "options", "measured", "notes", "fencing", "guest", "nested", "attributes",
+            "status-attributes"]
+RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"]
 # The values of these types are right for the key (null: the key's default), so not in the corpus.
 ACCEPTED = {
     "title": {"str"}, "source": {"mapping", "null"}, "configuration": {"str"}, "cib": {"null"},
     "styles": {"null"}, "options": {"mapping", "null"}, "measured": {"null"}, "notes": {"str", "list", "null"},
-    "guest": {"null"}, "nested": {"null"},
+    "guest": {"null"}, "nested": {"null"}, "attributes": {"null"}, "status-attributes": {"null"},
     "rule.pacemaker": {"null"}, "rule.xen": {"null"}, "rule.why": {"str", "null"},
 }
 
@@ -320,7 +321,7 @@ def test_run_of_several_files_reports_the_bad_one_and_runs_the_others(tmp_path: 
     bad.write_text(BASE.replace("nodes: 2\n", "nodes: 2.0\n"))
     proc = _python_m(["run", str(good), str(bad)], tmpdir_env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"{bad}:4: nodes must be 2 or 3, not 2.0" in proc.stderr
+    assert f"{bad}:4: nodes must be 2 to 16 or a list of host names, not 2.0" in proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines()]
     assert ["corpus", "order-only", "move", "migrate", "node1", "->", "node2", "migrate", "PASS"] in rows
     assert any(row[:1] == ["bad.yaml"] and row[-1] == "ERROR" for row in rows), proc.stdout

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ...outcome import active_resources
 from ...rundir import RunDir
 from ...runner import run, which
 from ...scenario import Scenario
+from ...scenariotypes import NodeAttribute
 from ...triggers import NODE_LEAVES, Resolved
 from ...version import pacemaker_version
 from .. import live
@@ -68,9 +70,8 @@ class LocalBackend(Backend):
     def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
         super().__init__(workdir, run_dir=run_dir)
         self.lab: LocalLab | None = None
-        # (scenario file, style) -> the configuration sections crmsh made of it, to load again
-        # without crmsh (seconds per start) when the next trigger of that style needs it.
-        self._loaded: dict[tuple[str, str], dict[str, str]] = {}
+        # Node attributes the current scenario set: the next reset removes them.
+        self._attributes: tuple[NodeAttribute, ...] = ()
 
     @classmethod
     def sanity_check(cls, run_dir: Path | None = None) -> None:
@@ -105,11 +106,16 @@ class LocalBackend(Backend):
         return f"local (real corosync + pacemaker in namespaces, Pacemaker {pacemaker_version()})"
 
     # -- cluster ---------------------------------------------------------------------------
-    def up(self, nodes: int) -> None:
-        if self.lab is not None and self.lab.plan.nodes == nodes:
+    def up(self, nodes: int, names: Sequence[str] = ()) -> None:
+        """A cluster of ``nodes`` nodes named ``names`` (or node1..N); the one up is kept if it fits."""
+        if (
+            self.lab is not None
+            and self.lab.plan.nodes == nodes
+            and (not names or self.lab.plan.node_names == list(names))
+        ):
             return
         self.down()
-        self.lab = LocalLab.create(nodes, RunDir.create("local"))
+        self.lab = LocalLab.create(nodes, RunDir.create("local"), names=names)
 
     def down(self) -> None:
         if self.lab is not None:
@@ -125,20 +131,15 @@ class LocalBackend(Backend):
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled:
         started = time.monotonic()
         casedir.mkdir(parents=True, exist_ok=True)
-        self.up(scenario.nodes)
+        self.up(scenario.nodes, scenario.node_names)
         lab = self._lab()
         prepared = config.prepare(scenario, style, casedir)
         self.reset()
-        agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir)
+        agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir, prepared.migratable)
         first = lab.alive_nodes()[0]
-        key = (str(scenario.path), style)
-        if key in self._loaded:
-            config.load_sections(lab, self._loaded[key], first)
-        elif prepared.text is not None:
-            config.apply_crm(lab, scenario, prepared.text, casedir, first)
-            self._loaded[key] = config.sections(lab, first)
-        else:
-            config.apply_xml(lab, scenario, first)
+        config.load_sections(lab, prepared.sections, first)
+        config.set_attributes(lab, prepared.attributes, first)
+        self._attributes = prepared.attributes
         for name, value in scenario.options.items():
             lab.run_in(
                 first,
@@ -157,9 +158,9 @@ class LocalBackend(Backend):
             settled_path,
             self._active(settled_path, casedir),
             root,
-            unknown_agents=sorted(a.name for a in agents if not a.installed),
+            unknown_agents=sorted({*prepared.unknown_agents, *(a.name for a in agents if not a.installed)}),
             stand_ins=sorted(a.name for a in agents),
-            notes=prepared.notes,
+            notes=prepared.notes + _assumed_notes(agents),
             seconds={"configure": time.monotonic() - started},
         )
 
@@ -191,6 +192,8 @@ class LocalBackend(Backend):
             )
         for section in ("rsc_defaults", "op_defaults"):
             lab.run_in(first, ["cibadmin", "--delete", "--xml-text", f"<{section}/>"], check=False)
+        config.clear_attributes(lab, self._attributes, first)
+        self._attributes = ()
         for node in lab.plan.node_names:
             lab.run_in(
                 node,
@@ -316,6 +319,16 @@ class LocalBackend(Backend):
                     shutil.copyfile(log, copy)
                     evidence[f"{node}-{label}-log"] = copy
         return evidence, notes
+
+
+def _assumed_notes(agents: list[standin.Agent]) -> tuple[str, ...]:
+    assumed = sorted(a.name for a in agents if a.assumed)
+    if not assumed:
+        return ()
+    return (
+        f"local tier: {', '.join(assumed)} absent here and unknown to the harness: stood in for with "
+        "migrate_to/migrate_from because the configuration sets allow-migrate=true on it",
+    )
 
 
 def _input_order(path: Path) -> tuple[float, str]:

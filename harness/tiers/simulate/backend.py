@@ -73,7 +73,7 @@ class SimulateBackend(Backend):
             return found
 
     def _settle(self, scenario: Scenario, style: str, styledir: Path) -> Settled:
-        nodes = cibmod.node_names(scenario.nodes)
+        nodes = scenario.node_names
         configured, unknown = configured_cib(scenario, style, styledir)
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
