@@ -11,14 +11,13 @@ import os
 import re
 import shutil
 import tempfile
-import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import cib as cibmod
-from . import simulator
+from . import reportinput, simulator
 from .errors import CommandFailed, HarnessError, InputError
 from .outcome import Outcome
 
@@ -46,7 +45,9 @@ def expand(paths: list[Path]) -> list[Path]:
     """Files to replay: the files given, and the scheduler inputs or XML files of directories."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if reportinput.is_report(path):  # a crm_report: every node's inputs, by time, once
+            files.extend(reportinput.inputs(path))
+        elif path.is_dir():
             inside = sorted(
                 (p for p in path.iterdir() if p.is_file() and (_INPUT_NAME.search(p.name) or p.suffix in {".xml", ".bz2", ".gz"})),
                 key=lambda p: _order(p),
