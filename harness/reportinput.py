@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import re
 import shutil
 import tarfile
@@ -157,6 +158,7 @@ def _unpack(archive: Path) -> Path:
                     continue
                 with source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
+                os.utime(target, (member.mtime, member.mtime))  # an input without execution-date keeps its time
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise InputError(
             f"cannot read this archive: {exc}",
