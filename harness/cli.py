@@ -79,15 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep graphs and summaries in DIR")
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("scenario", help="write scenarios: scenario from-report REPORT|CIB [-o FILE] [--record]")
-    scen = p.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
-    s = scen.add_parser("from-report", help="a scenario from a crm_report (directory or tarball) or a CIB file")
-    s.add_argument("source", type=Path, metavar="REPORT|CIB")
-    s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (default: print it)")
-    s.add_argument("--name", help="the scenario's name (default: from the file name)")
-    s.add_argument("--record", action="store_true", help="measure the verdicts and write them as expectations")
-    s.add_argument("--release", action="append", metavar="NAME", help="with --record: a Debian release (repeatable)")
-    s.set_defaults(func=_from_report, write_default=False)
+    from . import fromreport  # `scenario from-report`: its options live with it
+
+    fromreport.add_parser(sub)
 
     p = sub.add_parser("record", help="write the verdicts of a `run --json` output into the scenario files")
     p.add_argument("results", type=Path, metavar="RESULTS.json")
@@ -350,12 +344,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for failed in (r for r in results if r.error):
         print(f"migration-harness: error: {failed.error}", file=sys.stderr)
     return EXIT_ERROR if any(r.error for r in results) else EXIT_OK
-
-
-def _from_report(args: argparse.Namespace) -> int:
-    from . import fromreport
-
-    return fromreport.main(args)
 
 
 def cmd_record(args: argparse.Namespace) -> int:

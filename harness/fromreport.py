@@ -166,18 +166,30 @@ def record(text: str, source: Path, releases: Sequence[str], *, name: str | None
     return write(source, name=name, verdicts=verdicts)
 
 
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``migration-harness scenario from-report ...`` on the CLI's sub-command parser."""
+    p = sub.add_parser("scenario", help="write scenarios: scenario from-report REPORT|CIB [-o FILE] [--record]")
+    scen = p.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
+    s = scen.add_parser("from-report", help="a scenario from a crm_report (directory or tarball) or a CIB file")
+    s.add_argument("source", type=Path, metavar="REPORT|CIB")
+    s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (default: print it)")
+    s.add_argument("--name", help="the scenario's name (default: from the file name)")
+    s.add_argument("--record", action="store_true", help="measure the verdicts and write them as expectations")
+    s.add_argument("--release", action="append", metavar="NAME", help="with --record: a Debian release (repeatable)")
+    s.set_defaults(func=main)
+
+
 def main(args: argparse.Namespace) -> int:
     """``migration-harness scenario from-report SOURCE [-o FILE] [--record] [--release R]...``"""
     text = write(args.source, name=args.name)
     if args.record:
         text = record(text, args.source, args.release or [], name=args.name)
-    target = args.output or Path(f"{_name(args.source)}.yaml")
-    check(text, target)
-    if args.output is None and not args.write_default:
+    check(text, args.output or Path(f"{_name(args.source)}.yaml"))
+    if args.output is None:
         print(text, end="")
         return 0
-    target.write_text(text)
-    print(f"wrote {target}", file=sys.stderr)
+    args.output.write_text(text)
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from . import crmtext
 
-# A host name as corosync, Pacemaker and /etc/hosts take it: an RFC 1123 label.
-HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# A host name as corosync, Pacemaker and /etc/hosts take it: RFC 1123 labels (a short name or an FQDN).
+HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _UNAME_RULE = re.compile(r"#uname\s+(?:(?:string|integer|number|version):)?(?:eq|ne)\s+([\w.-]+)")
 _SCORE = re.compile(r"^(?:[+-]?(?:inf|INFINITY|infinity|\d+)):$")
 _PCS_OPTION_WORDS = {"resource-discovery", "rule", "id", "role", "score", "--force", "--"}

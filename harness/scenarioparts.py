@@ -13,8 +13,6 @@ from .triggers import Trigger
 from .yamlfile import kind_of
 
 MIN_NODES, MAX_NODES = 2, 16
-# A host name as corosync, Pacemaker and /etc/hosts take it (RFC 1123 label, no dots: node names
-# are short names in the configurations people paste).
 _HOST = hostnames.HOST
 
 
@@ -123,7 +121,7 @@ class Parts(Checker):
                         f"'{host}' is not a host name",
                         "nodes",
                         index,
-                        hint="letters, digits and '-' (a short name, as `crm_node -n` prints it)",
+                        hint="letters, digits, '-' and '.' (the name `crm_node -n` prints)",
                     )
             duplicate = next((h for i, h in enumerate(hosts) if h in hosts[:i]), None)
             if duplicate:
@@ -148,6 +146,7 @@ class Parts(Checker):
                 hint = "add it to nodes: [" + ", ".join([*names, found.host]) + "], or correct the name"
             else:
                 own = list(dict.fromkeys(n.host for n in hostnames.named(text, fmt)))
+                own += ["<another host>"] * (MIN_NODES - len(own))
                 hint = (
                     f"nodes: {len(names)} means {', '.join(names)}; "
                     f"write the configuration's own hosts: nodes: [{', '.join(own)}]"

@@ -68,7 +68,7 @@ RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "wh
 ACCEPTED = {
     "title": {"str"}, "source": {"mapping", "null"}, "configuration": {"str"}, "cib": {"null"},
     "styles": {"null"}, "options": {"mapping", "null"}, "measured": {"null"}, "notes": {"str", "list", "null"},
-    "guest": {"null"}, "nested": {"null"}, "attributes": {"null"}, "status-attributes": {"null"},
+    "guest": {"null"}, "nested": {"null"}, "attributes": {"null"}, "status-attributes": {"null"}, "nodes": {"int"},
     "rule.pacemaker": {"null"}, "rule.xen": {"null"}, "rule.why": {"str", "null"},
 }
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import cib as cibmod
-from ... import simulator
+from ... import simulator, targets
 from ...errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ...outcome import active_resources
 from ...rundir import RunDir
@@ -241,12 +241,15 @@ class LocalBackend(Backend):
         new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)
         evidence, missing = self._artifacts(casedir, entries, new_inputs)
         notes += missing
-        plan = live.planned(new_inputs, trigger.vm, casedir / "transitions")
+        # A group or clone under test is judged by its first member (the verdicts are per member).
+        target = targets.find(settled.cib, trigger.vm)
+        vm = target.members[0] if target and target.kind != "primitive" and target.members else trigger.vm
+        plan = live.planned(new_inputs, vm, casedir / "transitions")
         notes += plan.notes
         outcome = live.observed_outcome(entries, settled.active, plan.summary)
-        verdict = outcome[trigger.vm]
+        verdict = outcome[vm]
         notes += outcome.notes
-        notes += live.judge(trigger.vm, verdict, entries, plan, predicted)
+        notes += live.judge(vm, verdict, entries, plan, predicted)
         if "cib-after" in evidence:
             unseen = observe.unjournaled(cibmod.read(evidence["cib-after"]), entries, t0)
             if unseen:
