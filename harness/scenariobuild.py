@@ -38,6 +38,8 @@ _TOP_KEYS = {
     "attributes",
     "status-attributes",
 }
+# A resource under test: an id, or a clone instance (lv:1).
+_TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(:\d+)?$")
 _RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"}
 # Keys the model once reserved but no tier ever read: refused, so that nobody believes they act.
 _UNSUPPORTED = {
@@ -135,7 +137,9 @@ class Builder(Parts):
             raise self.wrong(("resources",), raw, "a list of resource ids, e.g. [vm1]")
         items = [raw] if isinstance(raw, str) else raw
         return tuple(
-            self.ident(r, "resources", index) if isinstance(raw, list) else self.ident(r, "resources")
+            self.ident(r, "resources", index, pattern=_TARGET)
+            if isinstance(raw, list)
+            else self.ident(r, "resources", pattern=_TARGET)
             for index, r in enumerate(items)
         )
 

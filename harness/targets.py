@@ -55,6 +55,9 @@ def _container(element: ET.Element, parents: dict[ET.Element, ET.Element]) -> st
 def where(target: Target, active: dict[str, list[str]]) -> list[str]:
     """The nodes the target is active on: its first member's (every instance's, for a clone)."""
     nodes: list[str] = []
+    if target.kind == "instance" and not any(m in active for m in target.members):
+        # Anonymous clone instances are active under the primitive's own id.
+        return list(dict.fromkeys(n for m in target.members for n in active.get(m.split(":")[0], [])))
     for key, on in active.items():
         if key in target.members or (target.kind in {"clone", "master"} and key.split(":")[0] in target.members):
             nodes.extend(n for n in on if n not in nodes)
@@ -73,5 +76,5 @@ def verdict_keys(target: Target, keys: list[str]) -> list[str]:
         instances = sorted(k for k in keys if k.split(":")[0] == member.split(":")[0] and ":" in k)
         if target.kind == "instance":
             instances = [k for k in instances if k == member]
-        found.extend(k for k in (exact or instances or [member]) if k not in found)
+        found.extend(k for k in (instances or exact or [member]) if k not in found)
     return found

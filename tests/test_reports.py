@@ -241,3 +241,33 @@ def test_a_move_to_where_it_runs_says_so(tmp_path: Path, capsys: pytest.CaptureF
     path.write_text(GROUP.replace("triggers: [move, {move: {resource: vm3}}]", "triggers: [{move: {node: xen01}}]"))
     rc, _, err = _cli(capsys, "run", str(path))
     assert rc == 2 and "where it already runs" in err and "name another node: xen02" in err, err
+
+
+CLONE = """\
+name: clone-target
+nodes: [xen01, xen02, xen03]
+resources: [lv-clone, vm1]
+configuration: |
+  primitive lv ocf:heartbeat:LVM-activate params vgname=vg1 vg_access_mode=lvmlockd
+  clone lv-clone lv meta interleave=true clone-max=2
+  primitive vm1 Xen params xmfile=/etc/xen/vm1.cfg meta allow-migrate=true
+  colocation c inf: vm1 lv-clone
+  order o Mandatory: lv-clone vm1
+triggers: [{standby: {node: xen01}}]
+expect:
+  - resource: lv-clone
+    verdict: move
+  - verdict: move
+"""
+
+
+def test_a_clone_under_test_has_a_verdict_per_instance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "clone.yaml"
+    path.write_text(CLONE)
+    rc, out, err = _cli(capsys, "run", "--json", str(path))
+    assert rc == 0, out + err
+    (case,) = json.loads(out)["cases"]
+    assert [(v["id"], v["verdict"], v["from"], v["to"]) for v in case["verdicts"]] == [
+        ("lv:0", "move", "xen01", "xen03"),
+        ("vm1", "move", "xen01", "xen02"),
+    ]

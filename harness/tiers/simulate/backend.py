@@ -93,7 +93,7 @@ class SimulateBackend(Backend):
         shutil.copyfile(current, settled_path)
         root = cibmod.read(settled_path)
         for resource in scenario.resources:
-            if resource not in cibmod.resource_ids(root):
+            if resource.split(":")[0] not in cibmod.resource_ids(root):
                 raise InputError(
                     f"resource under test '{resource}' is not in the configuration",
                     path=scenario.path,
