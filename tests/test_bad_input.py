@@ -57,19 +57,55 @@ measured:
 """
 
 WRONG: dict[str, Any] = {
-    "int": 7, "float": 2.5, "str": "not valid here", "list": ["not valid here"], "mapping": {"not": "valid"},
-    "null": None, "bool": True, "nested-list": [["nested"]],
+    "int": 7,
+    "float": 2.5,
+    "str": "not valid here",
+    "list": ["not valid here"],
+    "mapping": {"not": "valid"},
+    "null": None,
+    "bool": True,
+    "nested-list": [["nested"]],
 }
-TOP_KEYS = ["name", "title", "source", "nodes", "resources", "configuration", "cib", "topology", "styles",
-            "triggers", "expect", "options", "measured", "notes", "fencing", "guest", "nested", "attributes",
-            "status-attributes"]
+TOP_KEYS = [
+    "name",
+    "title",
+    "source",
+    "nodes",
+    "resources",
+    "configuration",
+    "cib",
+    "topology",
+    "styles",
+    "triggers",
+    "expect",
+    "options",
+    "measured",
+    "notes",
+    "fencing",
+    "guest",
+    "nested",
+    "attributes",
+    "status-attributes",
+]
 RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"]
 # The values of these types are right for the key (null: the key's default), so not in the corpus.
 ACCEPTED = {
-    "title": {"str"}, "source": {"mapping", "null"}, "configuration": {"str"}, "cib": {"null"},
-    "styles": {"null"}, "options": {"mapping", "null"}, "measured": {"null"}, "notes": {"str", "list", "null"},
-    "guest": {"null"}, "nested": {"null"}, "attributes": {"null"}, "status-attributes": {"null"}, "nodes": {"int"},
-    "rule.pacemaker": {"null"}, "rule.xen": {"null"}, "rule.why": {"str", "null"},
+    "title": {"str"},
+    "source": {"mapping", "null"},
+    "configuration": {"str"},
+    "cib": {"null"},
+    "styles": {"null"},
+    "options": {"mapping", "null"},
+    "measured": {"null"},
+    "notes": {"str", "list", "null"},
+    "guest": {"null"},
+    "nested": {"null"},
+    "attributes": {"null"},
+    "status-attributes": {"null"},
+    "nodes": {"int"},
+    "rule.pacemaker": {"null"},
+    "rule.xen": {"null"},
+    "rule.why": {"str", "null"},
 }
 
 
@@ -95,7 +131,9 @@ def wrong_types() -> list[Bad]:
         for kind, value in WRONG.items():
             if kind not in ACCEPTED.get(f"rule.{key}", set()):
                 rules = [{**base["expect"][0], key: value}, *base["expect"][1:]]
-                found.append(Bad(f"expect rule {key}: {kind}", f"rule-{key}-{kind}.yaml", _dump({**base, "expect": rules})))
+                found.append(
+                    Bad(f"expect rule {key}: {kind}", f"rule-{key}-{kind}.yaml", _dump({**base, "expect": rules}))
+                )
     return found
 
 
@@ -108,15 +146,22 @@ def truncated() -> list[Bad]:
         end = data.index(b"\nexpect:")
         for fraction in (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0):
             offset = max(1, int(end * fraction))
-            found.append(Bad(f"truncated shipped file at {fraction:.0%} of its head", f"cut-{path.stem}-{offset}.yaml",
-                             data[:offset]))
+            found.append(
+                Bad(
+                    f"truncated shipped file at {fraction:.0%} of its head",
+                    f"cut-{path.stem}-{offset}.yaml",
+                    data[:offset],
+                )
+            )
     return found
 
 
 def garbage() -> list[Bad]:
     rng = random.Random(20240301)
     found = [Bad("garbage bytes", f"garbage-{i}.yaml", bytes(rng.randrange(256) for _ in range(300))) for i in range(4)]
-    found += [Bad("non-UTF-8 bytes", f"latin1-{i}.yaml", bytes(rng.randrange(128, 256) for _ in range(64))) for i in range(2)]
+    found += [
+        Bad("non-UTF-8 bytes", f"latin1-{i}.yaml", bytes(rng.randrange(128, 256) for _ in range(64))) for i in range(2)
+    ]
     compressed = bz2.compress(BASE.encode())
     found += [
         Bad("binary file (bzip2)", "scenario.yaml.bz2.yaml", compressed),
@@ -131,8 +176,15 @@ def garbage() -> list[Bad]:
 
 
 def not_mappings() -> list[Bad]:
-    docs = {"list": "- a\n- b\n", "text": "just some text\n", "number": "42\n", "null": "null\n",
-            "flow-list": "[1, 2]\n", "two-documents": "name: a\n---\nname: b\n", "empty-document": "---\n...\n"}
+    docs = {
+        "list": "- a\n- b\n",
+        "text": "just some text\n",
+        "number": "42\n",
+        "null": "null\n",
+        "flow-list": "[1, 2]\n",
+        "two-documents": "name: a\n---\nname: b\n",
+        "empty-document": "---\n...\n",
+    }
     return [Bad(f"YAML that is not one mapping: {k}", f"doc-{k}.yaml", v.encode()) for k, v in docs.items()]
 
 
@@ -172,7 +224,7 @@ def odd_yaml() -> list[Bad]:
         "clone without child": ("  clone lv-clone lv meta interleave=true", "  clone lv-clone"),
         "cloned group without members": ("  clone lv-clone lv meta", "  group g\n  clone lv-clone g meta"),
         "empty styles list": ("styles: [order-only]", "styles: []"),
-        "empty expect list": (BASE[BASE.index("expect:"):], "expect: []\n"),
+        "empty expect list": (BASE[BASE.index("expect:") :], "expect: []\n"),
         "raw XML configuration with a topology": ("configuration: |\n", "configuration: |\n  <configuration/>\n"),
     }
     found = []
@@ -198,10 +250,20 @@ def corpus() -> list[Bad]:
 
 
 def drive(argvs: list[list[str]], tmpdir: Path) -> list[dict[str, Any]]:
-    env = {**os.environ, "TMPDIR": str(tmpdir), "MIGRATION_HARNESS_CACHE": str(tmpdir / "cache"),
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, str(HERE / "cli_driver.py")], input=json.dumps(argvs), env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmpdir),
+        "MIGRATION_HARNESS_CACHE": str(tmpdir / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "cli_driver.py")],
+        input=json.dumps(argvs),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -247,8 +309,11 @@ def test_corpus_exits_2_with_the_file_named_and_no_traceback(tmp_path: Path, tmp
             argvs.append([command, str(path)])
             expected.append((item, command, str(path)))
     results = drive(argvs, tmpdir_env)
-    failures = [f"{cmd} {item.name} ({item.cls}): {'; '.join(p)}"
-                for (item, cmd, named), result in zip(expected, results) if (p := problems(result, named))]
+    failures = [
+        f"{cmd} {item.name} ({item.cls}): {'; '.join(p)}"
+        for (item, cmd, named), result in zip(expected, results, strict=True)
+        if (p := problems(result, named))
+    ]
     assert not failures, f"{len(failures)} of {len(results)} runs:\n" + "\n".join(failures)
     assert len(bad) >= 200
     assert leftovers(tmpdir_env) == []
@@ -280,9 +345,15 @@ def test_a_binary_file_and_bad_options_through_python_m(tmp_path: Path, tmpdir_e
 
 
 def _python_m(argv: list[str], tmpdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TMPDIR": str(tmpdir), "MIGRATION_HARNESS_CACHE": str(tmpdir / "cache"),
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmpdir),
+        "MIGRATION_HARNESS_CACHE": str(tmpdir / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_other_commands_refuse_bad_input_by_name(tmp_path: Path, tmpdir_env: Path) -> None:
@@ -293,9 +364,13 @@ def test_other_commands_refuse_bad_input_by_name(tmp_path: Path, tmpdir_env: Pat
     notrun = tmp_path / "not-a-run"
     notrun.mkdir()
     (notrun / "state.json").write_text("[]")
-    jsons = {"list.json": "[1, 2]", "cases-int.json": '{"cases": 5}', "case-str.json": '{"cases": ["x"]}',
-             "verdicts-str.json": '{"cases": [{"scenario": "corpus", "tier": "simulate", "pacemaker": "2.1.5", '
-                                  '"style": "order-only", "trigger": "move", "verdicts": "migrate"}]}'}
+    jsons = {
+        "list.json": "[1, 2]",
+        "cases-int.json": '{"cases": 5}',
+        "case-str.json": '{"cases": ["x"]}',
+        "verdicts-str.json": '{"cases": [{"scenario": "corpus", "tier": "simulate", "pacemaker": "2.1.5", '
+        '"style": "order-only", "trigger": "move", "verdicts": "migrate"}]}',
+    }
     checks: list[tuple[list[str], str]] = []
     for name, text in jsons.items():
         (tmp_path / name).write_text(text)
@@ -310,7 +385,11 @@ def test_other_commands_refuse_bad_input_by_name(tmp_path: Path, tmpdir_env: Pat
         (["status", "--run", str(notrun)], str(notrun)),
     ]
     results = drive([argv for argv, _ in checks], tmpdir_env)
-    failures = [f"{' '.join(argv)}: {'; '.join(p)}" for (argv, named), r in zip(checks, results) if (p := problems(r, named))]
+    failures = [
+        f"{' '.join(argv)}: {'; '.join(p)}"
+        for (argv, named), r in zip(checks, results, strict=True)
+        if (p := problems(r, named))
+    ]
     assert not failures, "\n".join(failures)
     assert leftovers(tmpdir_env) == []
 
@@ -339,7 +418,8 @@ def test_replay_of_a_directory_with_one_truncated_input(tmp_path: Path, tmpdir_e
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "7 scheduler inputs replayed, 1 of them could not be" in proc.stdout
     assert [line.split()[0] for line in proc.stdout.splitlines() if "migrate node1 -> node2" in line] == [
-        f"pe-input-{n}.bz2:" for n in (1, 2, 3, 5, 6, 7)]
+        f"pe-input-{n}.bz2:" for n in (1, 2, 3, 5, 6, 7)
+    ]
     assert any(line.startswith("pe-input-4.bz2") and "ERROR" in line for line in proc.stdout.splitlines())
     assert f"{pengine}/pe-input-4.bz2: corrupt compressed file" in proc.stderr
     assert leftovers(tmpdir_env) == []

@@ -56,7 +56,11 @@ def test_shipped_seed_scenario_loads_with_all_styles_and_triggers() -> None:
         (("verdict: migrate", "verdict: teleport"), "unknown verdict 'teleport'", 10),
         (('">=2.0"', '"about 2"'), "invalid version range", 9),
         (("name: demo", "name: demo\ncolour: blue"), "unknown key 'colour'", 2),
-        (("  - verdict: [migrate, move]", "  - verdict: [migrate, move]\n    style: sideways"), "unknown style 'sideways'", 12),
+        (
+            ("  - verdict: [migrate, move]", "  - verdict: [migrate, move]\n    style: sideways"),
+            "unknown style 'sideways'",
+            12,
+        ),
         (("triggers: [move, standby]", "triggers:\n  - crash: {node: node7}"), "does not have", 7),
     ],
 )
@@ -88,7 +92,13 @@ def test_unknown_shipped_name(tmp_path: Path) -> None:
 
 
 def test_xen_and_guest_rules_match_only_where_the_tier_reports_them(tmp_path: Path) -> None:
-    s = load(tmp_path, GOOD.replace("expect:\n", 'guest: {type: pv}\nexpect:\n  - {tier: nested, guest: pv, xen: ">=4.17.7, <4.18", verdict: move}\n'))
+    s = load(
+        tmp_path,
+        GOOD.replace(
+            "expect:\n",
+            'guest: {type: pv}\nexpect:\n  - {tier: nested, guest: pv, xen: ">=4.17.7, <4.18", verdict: move}\n',
+        ),
+    )
     assert s.guest.type == "pv" and s.guest.period == 0.1
     case = s.cases()[0]
     v = Version.parse("2.1.5")

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from harness import scenario as scenario_mod
-from harness.tiers.local.backend import LocalBackend, LocalObservation
 from harness.engine import resolve, run_case
-from harness.tiers.local.cluster import LocalLab
+from harness.errors import InputError
 from harness.rundir import RunDir
+from harness.tiers.local.backend import LocalBackend, LocalObservation
+from harness.tiers.local.cluster import LocalLab
 from harness.triggers import Resolved, Trigger
 from harness.version import pacemaker_version
 
@@ -34,8 +35,9 @@ def seed() -> scenario_mod.Scenario:
     return scenario_mod.load(scenario_mod.find([SEED])[0])
 
 
-def _fault(backend: LocalBackend, seed: scenario_mod.Scenario, style: str, kind: str, base: str,
-           casedir: Path) -> LocalObservation:
+def _fault(
+    backend: LocalBackend, seed: scenario_mod.Scenario, style: str, kind: str, base: str, casedir: Path
+) -> LocalObservation:
     settled = backend.configure(seed, style, casedir)
     resolved = resolve(Trigger(base), seed, settled)
     observation = backend.trigger(settled, Resolved(kind, resolved.vm, resolved.vm_node, None, resolved.node), casedir)
@@ -51,14 +53,19 @@ def test_formation_touches_nothing_on_the_host(local_backend: LocalBackend) -> N
     status = lab.status()
     assert "Online: [ node1 node2 ]" in status
     assert host_links() == links  # every link lives in the cluster's own namespaces
-    assert not any(lab.plan.cluster_name in name for name in os.listdir("/run/netns")) if os.path.isdir("/run/netns") else True
+    assert (
+        not any(lab.plan.cluster_name in name for name in os.listdir("/run/netns"))
+        if os.path.isdir("/run/netns")
+        else True
+    )
     assert lab.exec("node2", ["hostname"]) == 0
 
 
 @pytest.mark.parametrize("style", ["order-only", "colocation-order"])
 @pytest.mark.parametrize("trigger", ["move", "standby"])
-def test_seed_scenario_migrates_with_stand_ins(local_backend: LocalBackend, seed: scenario_mod.Scenario,
-                                               style: str, trigger: str, tmp_path: Path) -> None:
+def test_seed_scenario_migrates_with_stand_ins(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, style: str, trigger: str, tmp_path: Path
+) -> None:
     case = next(c for c in seed.cases() if c.style == style and c.trigger.name == trigger)
     result = run_case(local_backend, case, tmp_path, pacemaker_version())
     assert result.passed, result.explain()
@@ -73,7 +80,9 @@ def test_seed_scenario_migrates_with_stand_ins(local_backend: LocalBackend, seed
     assert list(observation.evidence["pe-inputs"].iterdir())
 
 
-def test_crash_gives_a_start_elsewhere(local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path) -> None:
+def test_crash_gives_a_start_elsewhere(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
     case = next(c for c in seed.cases() if c.style == "order-only" and c.trigger.name == "crash")
     result = run_case(local_backend, case, tmp_path, pacemaker_version())
     assert result.passed, result.explain()
@@ -82,8 +91,9 @@ def test_crash_gives_a_start_elsewhere(local_backend: LocalBackend, seed: scenar
     assert not any(e.action.startswith("migrate") for e in result.observation.journal)  # type: ignore[union-attr]
 
 
-def test_failed_migrate_to_recovers_by_stop_start(local_backend: LocalBackend, seed: scenario_mod.Scenario,
-                                                  tmp_path: Path) -> None:
+def test_failed_migrate_to_recovers_by_stop_start(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
     observation = _fault(local_backend, seed, "order-only", "migrate-fail", "move", tmp_path)
     verdict = observation.outcome["vm-webdev"]
     # Pacemaker's word for it (its next transition's summary), on every tier.
@@ -94,22 +104,25 @@ def test_failed_migrate_to_recovers_by_stop_start(local_backend: LocalBackend, s
     assert not observation.double_active
 
 
-def test_corosync_only_death_is_detected_as_double_active(local_backend: LocalBackend, seed: scenario_mod.Scenario,
-                                                          tmp_path: Path) -> None:
+def test_corosync_only_death_is_detected_as_double_active(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
     observation = _fault(local_backend, seed, "order-only", "corosync-kill", "crash", tmp_path)
     assert observation.double_active.get("vm-webdev") == ["node1", "node2"]
     assert any(n.startswith("DOUBLE-ACTIVE: vm-webdev") for n in observation.notes)
 
 
-def test_partition_without_fencing_runs_the_vm_on_both_sides(local_backend: LocalBackend,
-                                                             seed: scenario_mod.Scenario, tmp_path: Path) -> None:
+def test_partition_without_fencing_runs_the_vm_on_both_sides(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
     observation = _fault(local_backend, seed, "order-only", "partition", "crash", tmp_path)
     assert observation.outcome["vm-webdev"].verdict == "start"
     assert observation.double_active.get("vm-webdev") == ["node1", "node2"]
 
 
-def test_next_scenario_does_not_inherit_the_fault(local_backend: LocalBackend, seed: scenario_mod.Scenario,
-                                                 tmp_path: Path) -> None:
+def test_next_scenario_does_not_inherit_the_fault(
+    local_backend: LocalBackend, seed: scenario_mod.Scenario, tmp_path: Path
+) -> None:
     """After a corosync kill, configure re-forms the broken node and the VM starts on node1 again."""
     _fault(local_backend, seed, "order-only", "corosync-kill", "crash", tmp_path / "fault")
     case = next(c for c in seed.cases() if c.style == "order-only" and c.trigger.name == "none")
@@ -200,9 +213,47 @@ def test_sigkill_of_the_owner_then_clean_leaves_nothing(tmp_path: Path) -> None:
 
 def test_bad_node_count_is_refused_before_anything_starts(tmp_path: Path) -> None:
     run = RunDir.create("local", tmp_path)
-    with pytest.raises(InputError, match="2 or 3 nodes"):
-        LocalLab.create(5, run)
+    with pytest.raises(InputError, match="2 to 16 nodes"):
+        LocalLab.create(17, run)
     assert "node_procs" not in json.loads(run.state_file.read_text())
+
+
+PASTED = """\
+name: pasted-pcs-hosts
+nodes: [xen01, xen02, xen03]
+resources: [vm1, kvm1]
+status-attributes: {xen02: {pingd: 0}}
+configuration: |
+  pcs resource create vm1 ocf:heartbeat:Xen xmfile=/etc/xen/vm1.cfg meta allow-migrate=true
+  pcs resource create kvm1 ocf:acme:KVMGuest meta allow-migrate=true
+  pcs resource create libvirtd systemd:libvirtd clone
+  pcs constraint location vm1 prefers xen01=100
+  pcs constraint location kvm1 prefers xen01=100
+  pcs constraint location vm1 rule score=-INFINITY pingd lt 1
+  pcs constraint location kvm1 rule score=-INFINITY pingd lt 1
+  pcs constraint order start libvirtd-clone then start vm1
+triggers: [{standby: {node: xen01}}]
+expect:
+  - verdict: migrate
+"""
+
+
+def test_pasted_pcs_with_host_names_runs_as_on_the_simulate_tier(local_backend: LocalBackend, tmp_path: Path) -> None:
+    path = tmp_path / "pasted.yaml"
+    path.write_text(PASTED)
+    pasted = scenario_mod.load(path)
+    (case,) = pasted.cases()
+    result = run_case(local_backend, case, tmp_path / "case", pacemaker_version())
+    assert result.passed, result.explain()
+    # Real host names; xen02's transient pingd=0 keeps both guests off it, as the scheduler predicts.
+    assert [(c.resource, c.verdict.from_node, c.verdict.to_node) for c in result.checks] == [
+        ("vm1", "xen01", "xen03"),
+        ("kvm1", "xen01", "xen03"),
+    ]
+    assert result.observation is not None and result.observation.prediction is not None
+    assert result.observation.prediction["kvm1"].verdict == "migrate"
+    assert any("ocf:acme:KVMGuest absent here" in n for n in result.observation.notes)
+    assert "systemd:libvirtd" in result.unknown_agents and "ocf:acme:KVMGuest" in result.unknown_agents
 
 
 def _migrate_to_running() -> bool:
@@ -229,7 +280,10 @@ def test_sigint_during_a_migration_leaves_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "MIGRATION_HARNESS_RUNS": str(runs), "TMPDIR": str(tmp_path)}
     proc = subprocess.Popen(
         [str(exe), "run", "--tier", "local", "xen-lvmlockd", "--style", "order-only", "--trigger", "migrate-slow"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 240
     while not _migrate_to_running():

@@ -92,8 +92,14 @@ def test_control_rule_refuses_spaces() -> None:
 
 def _agent(tmp_path: Path, action: str, agent: str = "heartbeat:Xen") -> subprocess.CompletedProcess[str]:
     provider, type_ = agent.split(":")
-    env = dict(os.environ, HARNESS_STANDIN_SHARED=str(tmp_path / "shared"), HARNESS_STANDIN_STATE=str(tmp_path / "state"),
-               OCF_RESOURCE_INSTANCE="vm", OCF_RESOURCE_PROVIDER=provider, OCF_RESOURCE_TYPE=type_)
+    env = dict(
+        os.environ,
+        HARNESS_STANDIN_SHARED=str(tmp_path / "shared"),
+        HARNESS_STANDIN_STATE=str(tmp_path / "state"),
+        OCF_RESOURCE_INSTANCE="vm",
+        OCF_RESOURCE_PROVIDER=provider,
+        OCF_RESOURCE_TYPE=type_,
+    )
     return subprocess.run(["sh", str(STANDIN), action], env=env, capture_output=True, text=True)
 
 
@@ -126,8 +132,8 @@ def test_standin_control_fails_an_action(tmp_path: Path) -> None:
 
 def test_clean_refuses_another_tiers_run(tmp_path: Path) -> None:
     from harness.errors import HarnessError
-    from harness.tiers.local.cluster import LocalLab
     from harness.rundir import RunDir
+    from harness.tiers.local.cluster import LocalLab
 
     run = RunDir.create("nested", tmp_path)
     run.update(nodes=2, pids=[1])
@@ -156,7 +162,7 @@ def test_cib_status_operations_are_checked_against_the_journal() -> None:
         '<lrm_rsc_op operation="migrate_from" last-rc-change="100" rc-code="0"/>'
         '<lrm_rsc_op operation="monitor" last-rc-change="100" rc-code="0"/>'
         '<lrm_rsc_op operation="start" last-rc-change="50" rc-code="0"/>'
-        '</lrm_resource></lrm_resources></lrm></node_state></status></cib>'
+        "</lrm_resource></lrm_resources></lrm></node_state></status></cib>"
     )
     assert observe.cib_operations(cib, 99.5) == {("vm", "migrate_from", "node2")}
     journal = observe.parse_journal("node2\tvm\tmigrate_from\t99.8\t99.9\t0\theartbeat:Xen\n")
