@@ -67,8 +67,11 @@ def inputs(path: Path) -> list[Path]:
             path=path,
             hint="collect a window in which the cluster acted: crm_report -f 'YYYY-MM-DD HH:MM' DEST",
         )
-    named = scratch.make("report-inputs")
-    _scratch_dirs.append(named)
+    scratch_dir = scratch.make("report-inputs")
+    _scratch_dirs.append(scratch_dir)
+    # <scratch>/<report>/<node>-pe-input-N.bz2: a replay's JSON names the report and the node
+    named = scratch_dir / re.sub(r"\.(tar(\.(bz2|gz|xz))?|tbz2|tgz|txz)$", "", path.name)
+    named.mkdir()
     files = []
     for found in report.inputs:
         target = named / f"{found.node}-{found.path.name}"
