@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="bring up a live cluster (local or nested tier) and leave it running")
     p.add_argument("--tier", required=True, choices=[t for t in tiers.LABS])
     p.add_argument("--nodes", type=int, default=2, choices=[2, 3])
+    p.add_argument("--hosts", type=lambda t: t.split(","), metavar="A,B,...", help="local tier: the nodes' names")
     p.set_defaults(func=cmd_up)
 
     for name, func, text in (("status", "cmd_status", "show a live cluster"), ("down", "cmd_down", "tear a live cluster down")):
@@ -390,7 +391,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab_cls = tiers.get_lab(args.tier)
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
-    lab_cls.create(args.nodes, run, progress=lambda line: print(line, flush=True))
+    names = {"names": args.hosts} if args.hosts else {}  # the local tier names its nodes after the hosts given
+    lab_cls.create(len(args.hosts) if args.hosts else args.nodes, run, progress=lambda line: print(line, flush=True), **names)
     # The cluster outlives this command: no owner process keeps it, `down` removes it.
     run.update(owner=None)
     print(f"{args.tier} cluster of {args.nodes} nodes up in {time.monotonic() - started:.1f} s; run directory {run.path}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ... import crmmon
 from ...errors import HarnessError, InputError
+from ...hostnames import HOST
 from ...rundir import RunDir
 from ..base import Lab
 from . import netns
@@ -76,6 +77,13 @@ class LocalLab(Lab):
         """A cluster of ``nodes`` nodes, named ``names`` (the scenario's hosts) or node1..N."""
         if not MIN_NODES <= nodes <= MAX_NODES:
             raise InputError(f"the local tier runs {MIN_NODES} to {MAX_NODES} nodes, not {nodes}")
+        bad = [n for n in names if not HOST.match(n)]
+        if bad or (names and len(names) != nodes) or len(set(names)) != len(names):
+            raise InputError(
+                f"node names {', '.join(names)}: "
+                + (f"'{bad[0]}' is not a host name" if bad else "one each, no repeats"),
+                hint="letters, digits, '-' and '.', one name per node",
+            )
         clash = sorted(set(names) & RESERVED_NAMES)
         if clash:
             raise InputError(
