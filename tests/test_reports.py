@@ -271,3 +271,22 @@ def test_a_clone_under_test_has_a_verdict_per_instance(tmp_path: Path, capsys: p
         ("lv:0", "move", "xen01", "xen03"),
         ("vm1", "move", "xen01", "xen02"),
     ]
+
+
+def test_a_refused_command_keeps_crm_resource_words_and_names_the_rule() -> None:
+    import xml.etree.ElementTree as ET
+
+    from harness import refusal
+    from harness.runner import Result
+
+    cib = ET.fromstring(
+        "<cib><configuration><resources><group id='g'><primitive id='vm1'/></group></resources><constraints>"
+        "<rsc_location id='l-rule' rsc='g'><rule id='r1' score='-INFINITY'>"
+        "<expression id='e1' attribute='#uname' operation='eq' value='xen02'/></rule></rsc_location>"
+        "</constraints></configuration></cib>"
+    )
+    said = "crm_resource: Error performing operation: Forbidden\n<cib epoch='1'>\n  <configuration/>\n</cib>\n"
+    error = refusal.command_refused(Result(("crm_resource",), 78, "", said, 0.1), "move vm1 xen02", cib, "vm1", "xen02")
+    text = str(error)
+    assert "crm_resource exited 78" in text and "Error performing operation: Forbidden" in text
+    assert "<cib" not in text and "location l-rule rule r1 (score -INFINITY: #uname eq xen02)" in text
