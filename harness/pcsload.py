@@ -10,10 +10,13 @@ are skipped and said so; ``-f FILE`` written by the poster is replaced by the sc
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cib as cibmod
 from .errors import InputError, summarize
 from .hostnames import pcs_commands
 from .runner import Result, run
@@ -43,6 +46,7 @@ _SKIPPED = (
 _AGENT_MISSING = re.compile(r"Agent '([^']+)' is not installed or does not provide valid metadata")
 _OPTIONS_WITH_VALUE = {"-f", "--corosync_conf"}
 PCS_TIMEOUT = 120
+HOST_CIBADMIN = shutil.which("cibadmin") or "/usr/sbin/cibadmin"
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Applied:
 def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) -> Applied:
     """Run every pcs command of ``text`` against the file CIB, in order."""
     applied = Applied()
+    _readable_by_host(cib_path)
     for line, words in pcs_commands(text):
         where = first_line + line - 1
         if words[0] != "pcs":
@@ -82,6 +87,31 @@ def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) ->
                     hint="fix the command as pcs says (`pcs resource describe AGENT` lists an agent's options)",
                 )
     return applied
+
+
+def _readable_by_host(cib_path: Path) -> None:
+    """pcs is the host's: a CIB made by a newer release (``--release trixie``) names a schema and a
+    feature set the host's tools refuse ("unable to get cib", "Protocol not supported"). The empty
+    CIB is declared at the host's instead; the release's tools read older ones as they always do."""
+    root = cibmod.read(cib_path)
+    host = _host_versions()
+    if _schema_number(root.get("validate-with", "")) > _schema_number(host["validate-with"]):
+        for name, value in host.items():
+            root.set(name, value)
+        cibmod.write(root, cib_path)
+
+
+@functools.cache
+def _host_versions() -> dict[str, str]:
+    """The schema and feature set of the host's own empty CIB (the newest its tools accept)."""
+    # An absolute path: the host's own cibadmin, never the active release's.
+    empty = run([HOST_CIBADMIN, "--empty"], what="the host's newest CIB schema").stdout
+    found = dict(re.findall(r'(validate-with|crm_feature_set)="([^"]+)"', empty))
+    return {"validate-with": "pacemaker-3.0", **found}
+
+
+def _schema_number(name: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", name)) or (0,)
 
 
 def _pcs(cib_path: Path, args: list[str]) -> Result:
