@@ -26,7 +26,7 @@ from ...rundir import RunDir
 from ...runner import run, which
 from ...scenario import Scenario
 from ...scenariotypes import NodeAttribute
-from ...triggers import NODE_LEAVES, Resolved
+from ...triggers import MOVES, NODE_LEAVES, Resolved
 from ...version import pacemaker_version
 from .. import live
 from ..base import Backend, Observation, Settled
@@ -246,6 +246,7 @@ class LocalBackend(Backend):
         vm = target.members[0] if target and target.kind != "primitive" and target.members else trigger.vm
         plan = live.planned(new_inputs, vm, casedir / "transitions")
         notes += plan.notes
+        notes += _intermediate_move(settled, trigger, new_inputs)
         outcome = live.observed_outcome(entries, settled.active, plan.summary)
         verdict = outcome[vm]
         notes += outcome.notes
@@ -322,6 +323,24 @@ class LocalBackend(Backend):
                     shutil.copyfile(log, copy)
                     evidence[f"{node}-{label}-log"] = copy
         return evidence, notes
+
+
+def _intermediate_move(settled: Settled, trigger: Resolved, inputs: list[Path]) -> list[str]:
+    """A configuration that already holds ``cli-prefer-VM`` (a pin left by ``crm resource move``, as
+    SEAPATH's tooling places guests) is replaced by the trigger's move in two CIB updates; the DC
+    may compute a transition on the CIB between them, without any preference. Said when it did."""
+    if trigger.kind not in MOVES or not inputs:
+        return []
+    constraint = f"cli-prefer-{trigger.vm}"
+    had = any(c.get("id") == constraint for c in settled.cib.iter("rsc_location"))
+    first = cibmod.read(inputs[0])
+    if not had or any(c.get("id") == constraint for c in first.iter("rsc_location")):
+        return []
+    return [
+        f"live cluster: the configuration's own {constraint} was replaced by the move in two CIB updates, and "
+        f"the DC's first transition ({inputs[0].name}) ran on the CIB between them, with no preference for "
+        f"{trigger.vm}; the scheduler on a file CIB sees only the end state"
+    ]
 
 
 def _assumed_notes(agents: list[standin.Agent]) -> tuple[str, ...]:
