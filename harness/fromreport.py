@@ -112,7 +112,9 @@ def write(source: Path, *, name: str | None = None, verdicts: Sequence[Measured]
     lines.append("configuration: |")
     lines += [f"  {line}" if line.strip() else "" for line in text.rstrip().splitlines()]
     lines.append(yaml.safe_dump({"triggers": triggers}, sort_keys=False, default_flow_style=None, width=120).rstrip())
-    lines.append(yaml.safe_dump({"expect": _rules(verdicts)}, sort_keys=False, width=120).rstrip())
+    lines.append(
+        yaml.safe_dump({"expect": _rules(verdicts)}, sort_keys=False, default_flow_style=None, width=120).rstrip()
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -290,3 +290,26 @@ def test_a_refused_command_keeps_crm_resource_words_and_names_the_rule() -> None
     text = str(error)
     assert "crm_resource exited 78" in text and "Error performing operation: Forbidden" in text
     assert "<cib" not in text and "location l-rule rule r1 (score -INFINITY: #uname eq xen02)" in text
+
+
+CRM_REPORT = DATA / "report" / "xen-crm-report.tar.bz2"
+
+
+def test_replay_of_a_real_crm_report_names_the_hosts(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = _cli(capsys, "replay", str(CRM_REPORT))
+    assert rc == 0, err
+    assert out.startswith("11 scheduler inputs replayed\n")
+    assert (
+        "timeline of vm1:\n  xen02-pe-input-3.bz2: start on xen01\n  xen02-pe-input-4.bz2: migrate xen01 -> xen02"
+        in out
+    )
+
+
+def test_from_a_real_crm_report_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    written = tmp_path / "xen.yaml"
+    rc, _, err = _cli(capsys, "scenario", "from-report", str(CRM_REPORT), "--record", "-o", str(written))
+    assert rc == 0, err
+    assert "nodes: [xen01, xen02]" in written.read_text()
+    rc, out, err = _cli(capsys, "run", str(written))
+    assert rc == 0, out + err
+    assert "4 passed, 0 failed" in out and "vm2: migrate xen01 -> xen02" in out
