@@ -313,3 +313,14 @@ def test_from_a_real_crm_report_round_trips(tmp_path: Path, capsys: pytest.Captu
     rc, out, err = _cli(capsys, "run", str(written))
     assert rc == 0, out + err
     assert "4 passed, 0 failed" in out and "vm2: migrate xen01 -> xen02" in out
+
+
+@pytest.mark.parametrize("suffix,mode", [(".tar.gz", "w:gz"), (".tar.xz", "w:xz")])
+def test_every_compression_crm_report_writes(tmp_path: Path, suffix: str, mode: str) -> None:
+    with tarfile.open(REPORT) as source, tarfile.open(tmp_path / f"seed-report{suffix}", mode) as target:
+        for member in source:
+            target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    assert [i.path.name for i in reportinput.load(tmp_path / f"seed-report{suffix}").inputs][:2] == [
+        "pe-input-40.bz2",
+        "pe-input-41.bz2",
+    ]
