@@ -9,11 +9,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
 from .runner import run
+from .scenariotypes import NodeAttribute
 
 RESOURCES = "configuration/resources"
 CONSTRAINTS = "configuration/constraints"
@@ -46,11 +48,15 @@ class Primitive:
 
 
 def node_names(count: int) -> list[str]:
+    """The harness's own names for ``count`` nodes (a scenario may give its hosts' names instead)."""
     return [f"node{i}" for i in range(1, count + 1)]
 
 
-def empty_cib(path: Path, nodes: list[str], options: dict[str, str] | None = None) -> None:
-    """Write a CIB for ``nodes`` with quorum, cluster ``options`` and nothing configured."""
+def empty_cib(
+    path: Path, nodes: list[str], options: dict[str, str] | None = None, ids: dict[str, str] | None = None
+) -> None:
+    """Write a CIB for ``nodes`` with quorum, cluster ``options`` and nothing configured; ``ids``:
+    node ids the configuration itself gives (else 1, 2, ...)."""
     root = ET.fromstring(run(["cibadmin", "--empty"], what="create an empty CIB").stdout)
     root.set("have-quorum", "1")
     root.set("dc-uuid", "1")
@@ -62,8 +68,42 @@ def empty_cib(path: Path, nodes: list[str], options: dict[str, str] | None = Non
     nodes_el = root.find(NODES)
     assert nodes_el is not None
     for number, name in enumerate(nodes, start=1):
-        ET.SubElement(nodes_el, "node", id=str(number), uname=name)
+        ET.SubElement(nodes_el, "node", id=(ids or {}).get(name, str(number)), uname=name)
+    first = nodes_el.find("node")
+    if first is not None:
+        root.set("dc-uuid", first.get("id", "1"))
     write(root, path)
+
+
+def set_attributes(path: Path, attributes: Sequence[NodeAttribute]) -> None:
+    """Set node attributes on a file CIB with crm_attribute, as on a live cluster. A transient
+    attribute lives in the node's status entry, which a file CIB has only once the node was seen:
+    a bare ``node_state`` is added for it (crm_simulate brings the node up as usual)."""
+    if any(a.transient for a in attributes):
+        root = read(path)
+        status = root.find(STATUS)
+        if status is None:
+            status = ET.SubElement(root, "status")
+        present = {s.get("uname") for s in status.iter("node_state")}
+        for node in root.iterfind(f"{NODES}/node"):
+            if node.get("uname") not in present:
+                ET.SubElement(status, "node_state", id=node.get("id", ""), uname=node.get("uname", ""))
+        write(root, path)
+    for attribute in attributes:
+        run(
+            attribute.command(),
+            env={"CIB_file": str(path)},
+            what=f"set node attribute {attribute.name} on {attribute.node}",
+        )
+
+
+def node_attributes(root: ET.Element) -> list[NodeAttribute]:
+    """The permanent node attributes a configuration holds (``node xen01 attributes pingd=1000``)."""
+    return [
+        NodeAttribute(node.get("uname", ""), nv.get("name", ""), nv.get("value", ""))
+        for node in root.iterfind(f"{NODES}/node")
+        for nv in node.iterfind("instance_attributes/nvpair")
+    ]
 
 
 def write(root: ET.Element, path: Path) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cib as cibmod
-from . import release
+from . import refusal, release, targets
 from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
@@ -148,26 +148,41 @@ class CaseResult:
 def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
     """Fill in the trigger's names from the settled cluster: the VM's node, the move target."""
     vm = trigger.resource if trigger.kind in MOVES | {"ban"} and trigger.resource else scenario.resources[0]
-    known = cibmod.resource_ids(settled.cib)
-    if vm not in known:
+    target = targets.find(settled.cib, vm)
+    if target is None:
+        known = cibmod.resource_ids(settled.cib)
         raise InputError(
             f"trigger '{trigger.kind}' names resource '{vm}', which the configuration does not define",
             path=scenario.path,
             hint="known resources: " + ", ".join(sorted(known)),
         )
-    where = settled.active.get(vm, [])
+    where = targets.where(target, settled.active)
     if not where:
+        members = f" (its members {', '.join(target.members)} are all stopped)" if target.kind != "primitive" else ""
         raise HarnessError(
-            f"{scenario.path}: '{vm}' is not running after the cluster settled, so nothing can move it",
+            f"{scenario.path}: '{vm}' is not running after the cluster settled{members}, so nothing can move it",
             hint=f"check its constraints and agents; the settled CIB is {settled.cib_path}",
         )
     vm_node = where[0]
-    others = [n for n in settled.nodes if n != vm_node]
+    others = [n for n in settled.nodes if n not in where]
     if trigger.node is not None and trigger.node not in settled.nodes:
-        raise InputError(f"trigger '{trigger.kind}' names unknown node '{trigger.node}'", path=scenario.path)
+        raise InputError(
+            f"trigger '{trigger.kind}' names unknown node '{trigger.node}'",
+            path=scenario.path,
+            hint="nodes: " + ", ".join(settled.nodes),
+        )
     node: str | None
     resource: str | None = None
     if trigger.kind in MOVES:
+        if trigger.node is not None and trigger.node in where:
+            raise InputError(
+                f"trigger '{trigger.kind}' moves '{vm}' to {trigger.node}, where it already runs after the "
+                "cluster settled: nothing would move",
+                path=scenario.path,
+                hint="name another node: " + (", ".join(others) or "(it runs everywhere)"),
+            )
+        if not others:
+            raise HarnessError(f"{scenario.path}: '{vm}' runs on every node: there is no node to move it to")
         node = trigger.node or others[0]
     elif trigger.kind == "none":
         node = None
@@ -221,6 +236,11 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.skipped = f"style {style.name} needs Pacemaker {style.pacemaker}, this is {version}"
         return result
     try:
+        if backend.name == "nested" and (scenario.hosts or scenario.attributes):
+            raise CaseSkipped(
+                "nested tier: the scenario names its own hosts or node attributes; the nested tier's dom0s are "
+                "node1, node2 (, node3) and it does not rename them or set attributes: run it on simulate or local"
+            )
         settled = backend.configure(scenario, case.style, casedir)
         result.unknown_agents = list(settled.unknown_agents)
         result.stand_ins = list(settled.stand_ins)
@@ -228,10 +248,16 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.trigger = resolved
         observation = backend.trigger(settled, resolved, casedir)
         result.observation = observation
-        facts = backend.facts(scenario)
+        facts = {**backend.facts(scenario), **_trigger_facts(resolved)}
         for resource in scenario.resources:
-            verdict = observation.outcome[resource]
-            result.checks.append(Check(resource, verdict, case.expected(resource, backend.name, version, facts)))
+            target = targets.find(settled.cib, resource)
+            keys = list(observation.outcome) + list(settled.active)
+            for key in targets.verdict_keys(target, keys) if target else [resource]:
+                verdict = observation.outcome[key]
+                container = {"container": target.id} if target and target.kind != "primitive" else {}
+                expected = case.expected(key, backend.name, version, {**facts, **container})
+                result.checks.append(Check(key, verdict, expected))
+        _explain_stay(resolved, settled, observation)
     except InputError:
         raise
     except CaseSkipped as exc:
@@ -240,6 +266,25 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.error = str(exc)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _trigger_facts(trigger: Resolved) -> dict[str, str]:
+    """What an expect rule may match of the trigger: its node and the resource it acts on."""
+    facts = {"node": trigger.node or ""}
+    acted_on = trigger.resource or (trigger.vm if trigger.kind in MOVES | {"ban"} else None)
+    if acted_on:
+        facts["trigger_resource"] = acted_on
+    return facts
+
+
+def _explain_stay(trigger: Resolved, settled: Settled, observation: Observation) -> None:
+    """A move the scheduler did not carry out says which constraint kept the resource home."""
+    if trigger.kind not in MOVES or trigger.node is None:
+        return
+    target = targets.find(settled.cib, trigger.vm)
+    first = target.members[0] if target and target.members else trigger.vm
+    if observation.outcome[first].verdict == "stay":
+        observation.notes.append(refusal.stayed_note(settled.cib, trigger.vm, trigger.node))
 
 
 def case_dirname(case: Case) -> str:

@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import cache, crmsh, release, simulator
+from . import cache, crmsh, hostnames, pcsload, refusal, release, simulator
 from . import cib as cibmod
 from .errors import HarnessError, InputError
 from .ocf import OCF_ERR_GENERIC, OCF_NOT_RUNNING
@@ -42,7 +42,11 @@ def transition(settled: Settled, trigger: Resolved, casedir: Path) -> Observatio
     inject: list[str] = []
     command = cluster_command(Resolved(kind, trigger.vm, trigger.vm_node, trigger.resource, trigger.node))
     if command is not None:
-        run(command, env=env, what=f"apply trigger {kind} to the file CIB")
+        result = run(command, env=env, check=False, what=f"apply trigger {kind} to the file CIB")
+        if not result.ok:
+            raise refusal.command_refused(
+                result, f"trigger {trigger.describe()}", settled.cib, trigger.vm, str(trigger.node)
+            )
     if kind == "stop":
         # A clean shutdown is the node's 'shutdown' attribute; the scheduler then moves everything away.
         run(
@@ -152,26 +156,50 @@ def parse_interval_ms(text: str) -> int:
 
 
 def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path, list[str]]:
-    """The scenario in ``style`` as a file CIB (no status): its path and the agents crmsh did not know."""
-    nodes = cibmod.node_names(scenario.nodes)
+    """The scenario in ``style`` as a file CIB (no status but transient attributes): its path and the
+    agents the configuring tool (crmsh or pcs) did not know."""
+    nodes = scenario.node_names
     styledir.mkdir(parents=True, exist_ok=True)
     configured = styledir / "cib-configured.xml"
-    cibmod.empty_cib(configured, nodes, scenario.options)
+    text = scenario.render(style) if scenario.cib is None else scenario.cib
+    cibmod.empty_cib(configured, nodes, scenario.options, ids=hostnames.node_ids(text, scenario.format))
     if scenario.cib is not None:
         _load_raw_xml(configured, scenario)
-        return configured, []
-    text = scenario.render(style)
-    (styledir / "configuration.crm").write_text(text)
-    # crmsh costs about a second per load; its result depends only on these inputs.
-    digest = cache.key(configured.read_text(), text, release.identity("crm"), release.identity("crm_simulate"))
-    hit = cache.get("crm-load", digest, configured)
-    if hit is not None:
-        return configured, list(hit["unknown_agents"])
-    unknown = crmsh.apply(
-        configured, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or "")
-    )
-    cache.put("crm-load", digest, configured, {"unknown_agents": unknown})
+        unknown: list[str] = []
+    else:
+        unknown = _load_text(configured, scenario, text, styledir)
+    cibmod.set_attributes(configured, scenario.attributes)
     return configured, unknown
+
+
+def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> list[str]:
+    """crm syntax with crmsh, or pcs commands with pcs, on the file CIB (results cached)."""
+    tool = "pcs" if scenario.format == "pcs" else "crm"
+    (styledir / f"configuration.{tool}").write_text(text)
+    # crmsh costs about a second per load, pcs a second per command; the result depends only on these.
+    digest = cache.key(configured.read_text(), text, release.identity(tool), release.identity("crm_simulate"))
+    hit = cache.get(f"{tool}-load", digest, configured)
+    if hit is not None:
+        return list(hit["unknown_agents"])
+    if tool == "pcs":
+        applied = pcsload.apply(configured, text, scenario.path, scenario.config_line)
+        unknown = applied.unknown_agents
+    else:
+        unknown = crmsh.apply(
+            configured, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or "")
+        )
+    cache.put(f"{tool}-load", digest, configured, {"unknown_agents": unknown})
+    return unknown
+
+
+def _merge_node_attributes(root: ET.Element, given: ET.Element) -> None:
+    """Copy the instance attributes of the given <nodes> onto the file CIB's node of the same name."""
+    ours = {n.get("uname"): n for n in root.iterfind(cibmod.NODES + "/node")}
+    for node in given.iter("node"):
+        target = ours.get(node.get("uname"))
+        if target is not None:
+            for attrs in node.iterfind("instance_attributes"):
+                target.append(attrs)
 
 
 def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
@@ -196,7 +224,12 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
     if target is None:
         raise HarnessError(f"{configured}: the empty CIB has no <configuration>")
     for section in config:
-        if section.tag in {"nodes", "crm_config"}:
+        # The scenario's own nodes (same names and ids) and options stand; node attributes of the
+        # XML's node entries are kept.
+        if section.tag == "crm_config":
+            continue
+        if section.tag == "nodes":
+            _merge_node_attributes(root, section)
             continue
         old = target.find(section.tag)
         if old is not None:

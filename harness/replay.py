@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cib as cibmod
-from . import scratch, simulator
+from . import reportinput, scratch, simulator
 from .errors import CommandFailed, HarnessError, InputError
 from .outcome import Outcome
 
@@ -45,9 +45,15 @@ def expand(paths: list[Path]) -> list[Path]:
     """Files to replay: the files given, and the scheduler inputs or XML files of directories."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if reportinput.is_report(path):  # a crm_report: every node's inputs, by time, once
+            files.extend(reportinput.inputs(path))
+        elif path.is_dir():
             inside = sorted(
-                (p for p in path.iterdir() if p.is_file() and (_INPUT_NAME.search(p.name) or p.suffix in {".xml", ".bz2", ".gz"})),
+                (
+                    p
+                    for p in path.iterdir()
+                    if p.is_file() and (_INPUT_NAME.search(p.name) or p.suffix in {".xml", ".bz2", ".gz"})
+                ),
                 key=lambda p: _order(p),
             )
             if not inside:
@@ -71,8 +77,12 @@ def replay_one(path: Path, workdir: Path, keep: bool = False) -> Replayed:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise InputError(f"not XML ({exc})", path=path, line=exc.position[0],
-                         hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it") from None
+        raise InputError(
+            f"not XML ({exc})",
+            path=path,
+            line=exc.position[0],
+            hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it",
+        ) from None
     cibmod.check_is_cib(root, path)
     try:
         planned = simulator.schedule(data, workdir, keep_as=path.name if keep else None)
@@ -111,6 +121,7 @@ def replay(
     workdir = keep or scratch.make("replay")
     workdir.mkdir(parents=True, exist_ok=True)
     try:
+
         def one(path: Path) -> Replayed:
             try:
                 result = replay_one(path, workdir, keep is not None)

@@ -5,14 +5,14 @@ line of what is wrong and how to fix it (``InputError``).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
+from . import configformat
 from . import styles as st
-from . import yamlfile
-from .errors import InputError
 from .outcome import VERDICTS
-from .scenariotypes import GUEST_TYPES, Expectation, Guest, Rule, Scenario
+from .scenariocheck import _NAME
+from .scenarioparts import Parts, node_names
+from .scenariotypes import GUEST_TYPES, Expectation, Rule, Scenario
 from .triggers import KINDS, PLAIN, Trigger
 from .version import check_range
 from .yamlfile import kind_of
@@ -35,86 +35,21 @@ _TOP_KEYS = {
     "fencing",
     "guest",
     "nested",
+    "attributes",
+    "status-attributes",
 }
-_RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"}
+# A resource under test: an id, or a clone instance (lv:1).
+_TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(:\d+)?$")
+_RULE_KEYS = {"style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"}
 # Keys the model once reserved but no tier ever read: refused, so that nobody believes they act.
 _UNSUPPORTED = {
     "fencing": "no tier reads it (the simulate tier runs with stonith-enabled=false, "
     "the live tiers configure their own fencing)",
 }
-# Pacemaker ids are XML IDs; a scenario name also names directories.
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def _label(where: tuple[str | int, ...]) -> str:
-    """('expect', 2, 'verdict') -> "'verdict' in item 3 of 'expect'"."""
-    *parents, last = where
-    text = f"item {last + 1}" if isinstance(last, int) else f"'{last}'"
-    for index in range(len(parents) - 1, -1, -1):
-        part = parents[index]
-        if isinstance(part, int):
-            continue
-        item = where[index + 1] if index + 1 < len(where) else None
-        if isinstance(item, int) and index + 1 < len(where) - 1:
-            text += f" in item {item + 1} of '{part}'"
-        elif not (isinstance(last, int) and index == len(parents) - 1):
-            text += f" in '{part}'"
-        else:
-            text += f" of '{part}'"
-    return text
-
-
-class Builder:
+class Builder(Parts):
     """Checks every value's type and names before the Scenario is built; errors point at the line."""
-
-    def __init__(self, path: Path, data: dict[Any, Any], lines: yamlfile.Lines) -> None:
-        self.path, self.data, self.lines = path, data, lines
-
-    def fail(self, message: str, *where: str | int, line: int | None = None, hint: str | None = None) -> InputError:
-        return InputError(message, path=self.path, line=line or self.lines.of(*where), hint=hint)
-
-    # -- typed accessors -----------------------------------------------------------------------
-    def wrong(self, where: tuple[str | int, ...], value: Any, wanted: str, hint: str | None = None) -> InputError:
-        return self.fail(f"{_label(where)} must be {wanted}, not {kind_of(value)}", *where, hint=hint)
-
-    def text(self, value: Any, *where: str | int, wanted: str = "text", hint: str | None = None) -> str:
-        if not isinstance(value, str):
-            raise self.wrong(where, value, wanted, hint)
-        return value
-
-    def ident(self, value: Any, *where: str | int, what: str = "a resource id", pattern: re.Pattern[str] = _ID) -> str:
-        text = self.text(value, *where, wanted=what)
-        if not pattern.match(text):
-            first = "a letter or digit" if pattern is _NAME else "a letter or '_'"
-            raise self.fail(
-                f"{_label(where)}: '{text}' is not {what}",
-                *where,
-                hint=f"start with {first}; use letters, digits, '_', '.' and '-' only",
-            )
-        return text
-
-    def names(self, value: Any, *where: str | int, wanted: str = "a name or a list of names") -> tuple[str, ...]:
-        """A name or a list of names, as ``style:``, ``trigger:``, ``verdict:`` take them."""
-        items = value if isinstance(value, list) else [value]
-        if value is None or not items or not all(isinstance(v, str) and v.strip() for v in items):
-            raise self.wrong(where, value if not isinstance(value, list) else _first_bad(items), wanted)
-        return tuple(items)
-
-    def mapping(
-        self, value: Any, *where: str | int, keys: set[str] | None = None, wanted: str = "a mapping (key: value)"
-    ) -> dict[Any, Any]:
-        if not isinstance(value, dict):
-            raise self.wrong(where, value, wanted)
-        extra = sorted(str(k) for k in value if keys is not None and k not in keys)
-        if extra:
-            raise self.fail(
-                f"unknown key '{extra[0]}' in {_label(where)}",
-                *where,
-                extra[0],
-                hint="keys: " + ", ".join(sorted(keys or ())),
-            )
-        return value
 
     # -- the scenario ---------------------------------------------------------------------------
     def build(self) -> Scenario:
@@ -130,18 +65,15 @@ class Builder:
         if "name" not in data:
             raise self.fail("missing 'name' (a short id such as seed-xen)", line=1)
         name = self.ident(data["name"], "name", what="a short id such as seed-xen", pattern=_NAME)
-        nodes = data.get("nodes", 2)
-        if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes not in (2, 3):
-            shown = str(nodes) if isinstance(nodes, (int, float)) and not isinstance(nodes, bool) else kind_of(nodes)
-            raise self.fail(
-                f"nodes must be 2 or 3, not {shown}", "nodes", hint="write nodes: 2 (nodes are node1, node2 and node3)"
-            )
-        configuration, cib, config_key = self._configuration()
+        nodes, hosts = self._nodes()
+        names = node_names(nodes, hosts)
+        configuration, cib, config_key, fmt = self._configuration()
+        self._check_hosts(configuration if cib is None else cib or "", fmt, names, config_key, bool(hosts))
         resources_ = self._resources()
-        topology = self._topology(configuration)
+        topology = self._topology(configuration, fmt)
         styles = self._styles(topology)
-        triggers = self._triggers(nodes)
-        rules = self._rules(resources_)
+        triggers = self._triggers(names)
+        rules = self._rules(resources_, names)
         self._free_text()
         self._measured()
         return Scenario(
@@ -163,13 +95,17 @@ class Builder:
             options=self._options(),
             guest=self._guest(),
             **self._nested(styles, triggers),
+            hosts=hosts,
+            attributes=self._attributes(names),
+            format=fmt,
         )
 
-    def _configuration(self) -> tuple[str | None, str | None, str]:
+    def _configuration(self) -> tuple[str | None, str | None, str, str]:
+        """(crm or pcs text, raw XML, the key it was given under, its format)."""
         configuration, cib = self.data.get("configuration"), self.data.get("cib")
         if (configuration is None) == (cib is None):
             raise self.fail(
-                "give exactly one of 'configuration' (crm syntax) or 'cib' (raw CIB XML)",
+                "give exactly one of 'configuration' (crm syntax or pcs commands) or 'cib' (raw CIB XML)",
                 "configuration" if configuration is not None else "cib",
             )
         key = "configuration" if configuration is not None else "cib"
@@ -178,9 +114,16 @@ class Builder:
             key,
             wanted="text: write it after 'configuration: |' (or 'cib: |')",
         )
-        if key == "configuration" and text.lstrip().startswith("<"):
-            return None, text, key
-        return (text, None, key) if key == "configuration" else (None, text, key)
+        detected = configformat.detect(text, path=self.path, first_line=self.lines.text_start.get((key,), 1))
+        if detected.format == "xml":
+            return None, detected.text, key, "xml"
+        if key == "cib":
+            raise self.fail(
+                "'cib' holds raw CIB XML (starting with '<')",
+                key,
+                hint="put crm syntax or pcs commands under 'configuration: |'",
+            )
+        return detected.text, None, key, detected.format
 
     def _resources(self) -> tuple[str, ...]:
         raw = self.data.get("resources")
@@ -194,14 +137,22 @@ class Builder:
             raise self.wrong(("resources",), raw, "a list of resource ids, e.g. [vm1]")
         items = [raw] if isinstance(raw, str) else raw
         return tuple(
-            self.ident(r, "resources", index) if isinstance(raw, list) else self.ident(r, "resources")
+            self.ident(r, "resources", index, pattern=_TARGET)
+            if isinstance(raw, list)
+            else self.ident(r, "resources", pattern=_TARGET)
             for index, r in enumerate(items)
         )
 
-    def _topology(self, configuration: str | None) -> st.Topology | None:
+    def _topology(self, configuration: str | None, fmt: str) -> st.Topology | None:
         raw = self.data.get("topology")
         if raw is None:
             return None
+        if fmt == "pcs":
+            raise self.fail(
+                "'topology' renders crm syntax: styles cannot rewrite pcs commands",
+                "topology",
+                hint="remove 'topology', or paste `crm configure show` output",
+            )
         raw = self.mapping(raw, "topology", keys={"vm", "storage"}, wanted="a mapping {vm: ..., storage: ...}")
         for key in ("vm", "storage"):
             if key not in raw:
@@ -241,16 +192,16 @@ class Builder:
                 raise self.fail(f"unknown style '{style}'", "styles", index, hint="styles: " + ", ".join(sorted(known)))
         return list(raw)
 
-    def _triggers(self, nodes: int) -> list[Trigger]:
+    def _triggers(self, names: list[str]) -> list[Trigger]:
         raw = self.data.get("triggers", "all")
         if raw == "all":
             return [Trigger(kind) for kind in PLAIN]
         if not isinstance(raw, list) or not raw:
             raise self.wrong(("triggers",), raw, "'all' or a list such as [move, standby, crash]")
-        return [self._trigger(item, index, nodes) for index, item in enumerate(raw)]
+        return [self._trigger(item, index, names) for index, item in enumerate(raw)]
 
-    def _trigger(self, item: Any, index: int, nodes: int) -> Trigger:
-        where = ("triggers", index)
+    def _trigger(self, item: Any, index: int, names: list[str], where: tuple[str | int, ...] | None = None) -> Trigger:
+        where = where or ("triggers", index)
         params: Any
         if isinstance(item, str):
             kind, params = item, {}
@@ -274,11 +225,10 @@ class Builder:
             params, *where, kind, keys={"resource", "node"}, wanted="a mapping {resource: ..., node: ...}"
         )
         node = params.get("node")
-        names = [f"node{i}" for i in range(1, nodes + 1)]
         if node is not None and node not in names:
             shown = f"'{node}'" if isinstance(node, str) else kind_of(node)
             raise self.fail(
-                f"trigger '{kind}' names node {shown}, which this {nodes}-node scenario does not have",
+                f"trigger '{kind}' names node {shown}, which this {len(names)}-node scenario does not have",
                 *where,
                 kind,
                 "node",
@@ -289,7 +239,7 @@ class Builder:
             resource = self.ident(resource, *where, kind, "resource")
         return Trigger(kind, resource, node)
 
-    def _rules(self, resources_: tuple[str, ...]) -> list[Rule]:
+    def _rules(self, resources_: tuple[str, ...], names: list[str]) -> list[Rule]:
         raw = self.data.get("expect")
         if raw is None:
             raise self.fail(
@@ -301,9 +251,9 @@ class Builder:
             raw = [{"verdict": raw}]
         if not isinstance(raw, list) or not raw:
             raise self.wrong(("expect",), raw, "a verdict or a list of rules: {style:, trigger:, pacemaker:, verdict:}")
-        return [self._rule(item, index, resources_) for index, item in enumerate(raw)]
+        return [self._rule(item, index, resources_, names) for index, item in enumerate(raw)]
 
-    def _rule(self, item: Any, index: int, resources_: tuple[str, ...]) -> Rule:
+    def _rule(self, item: Any, index: int, resources_: tuple[str, ...], names: list[str]) -> Rule:
         where: tuple[str | int, ...] = ("expect", index)
         line = self.lines.of(*where) or 0
         item = self.mapping(item, *where, keys=_RULE_KEYS, wanted="a rule {verdict: ..., style: ..., trigger: ...}")
@@ -313,11 +263,20 @@ class Builder:
             "verdict": set(VERDICTS),
             "style": set(st.STYLES) | {st.AS_WRITTEN.name},
             "trigger": set(KINDS),
-            "resource": set(resources_),
+            "resource": set(resources_) | self._configuration_words(),
             "tier": {"simulate", "local", "nested"},
             "guest": set(GUEST_TYPES),
+            "node": set(names),
         }
         values: dict[str, tuple[str, ...]] = {}
+        trigger_resource: tuple[str, ...] = ()
+        if isinstance(item.get("trigger"), dict):
+            # trigger: {move: {resource: vm3, node: xen02}}: the kind and the arguments it acts with
+            written = self._trigger(item["trigger"], 0, sorted(known_values["node"]), where=(*where, "trigger"))
+            item = {**item, "trigger": written.kind}
+            if written.node:
+                item["node"] = [*self.names(item.get("node", []) or [written.node], *where, "node"), written.node]
+            trigger_resource = (written.resource,) if written.resource else ()
         for key, known in known_values.items():
             if key not in item:
                 values[key] = ()
@@ -339,7 +298,15 @@ class Builder:
             pacemaker=ranges["pacemaker"],
             xen=ranges["xen"],
             guest=values["guest"],
+            node=values["node"],
+            trigger_resource=trigger_resource,
         )
+
+    def _configuration_words(self) -> set[str]:
+        """Every word of the configuration: an expect rule's ``resource:`` may name a group's member
+        (the configuration is parsed by crmsh or pcs later; a typo still fails here)."""
+        text = self.data.get("configuration") or self.data.get("cib") or ""
+        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.:-]*", text)) if isinstance(text, str) else set()
 
     def _range(self, value: Any, *where: str | int) -> str | None:
         if value is None:
@@ -355,104 +322,3 @@ class Builder:
         except ValueError as exc:
             raise self.fail(str(exc), *where) from None
         return text
-
-    def _options(self) -> dict[str, str]:
-        raw = self.mapping(
-            self.data.get("options") or {},
-            "options",
-            wanted="a mapping of cluster options, e.g. {no-quorum-policy: ignore}",
-        )
-        options = {}
-        for key, value in raw.items():
-            name = self.ident(key, "options", what="a cluster option name")
-            if not isinstance(value, (str, int, float)):
-                raise self.wrong(("options", name), value, "text, a number or true/false")
-            options[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        return options
-
-    def _free_text(self) -> None:
-        notes = self.data.get("notes")
-        if notes is not None and not isinstance(notes, str):
-            self.names(notes, "notes", wanted="text or a list of text")
-
-    def _measured(self) -> None:
-        """``measured:`` is written by ``--record``: {'<tier> pacemaker-<version>': {style: {trigger: verdict}}}."""
-        raw = self.data.get("measured")
-        if raw is None:
-            return
-        wanted = "what `run --record` writes: {<tier> pacemaker-<version>: {<style>: {<trigger>: <verdict>}}}"
-        for key, by_style in self.mapping(raw, "measured", wanted=wanted).items():
-            for style, by_trigger in self.mapping(by_style, "measured", key, wanted=wanted).items():
-                for trigger, cell in self.mapping(by_trigger, "measured", key, style, wanted=wanted).items():
-                    self.text(cell, "measured", key, style, trigger, wanted="a verdict (text)")
-
-    def _nested(self, styles: list[str], triggers: list[Trigger]) -> dict[str, tuple[str, ...]]:
-        raw = self.data.get("nested")
-        if raw is None:
-            return {}
-        raw = self.mapping(
-            raw,
-            "nested",
-            keys={"styles", "triggers"},
-            wanted="a mapping {styles: [...], triggers: [...]}: the cases the nested tier runs (minutes each)",
-        )
-        chosen_styles = self.names(raw["styles"], "nested", "styles") if "styles" in raw else ()
-        chosen_triggers = self.names(raw["triggers"], "nested", "triggers") if "triggers" in raw else ()
-        for value in chosen_styles:
-            if value not in styles:
-                raise self.fail(
-                    f"'nested' names style '{value}', which the scenario does not run",
-                    "nested",
-                    "styles",
-                    hint="styles: " + ", ".join(styles),
-                )
-        names = [t.kind for t in triggers]
-        for value in chosen_triggers:
-            if value not in names:
-                raise self.fail(
-                    f"'nested' names trigger '{value}', which the scenario does not run",
-                    "nested",
-                    "triggers",
-                    hint="triggers: " + ", ".join(names),
-                )
-        return {"nested_styles": chosen_styles, "nested_triggers": chosen_triggers}
-
-    def _guest(self) -> Guest:
-        raw = self.data.get("guest")
-        if raw is None:
-            return Guest()
-        raw = self.mapping(
-            raw,
-            "guest",
-            keys={"type", "memory", "period", "dirty"},
-            wanted="a mapping {type: pv or pvh, memory: MiB, period: seconds, dirty: MiB}",
-        )
-        kind = raw.get("type", "pv")
-        if kind not in GUEST_TYPES:
-            shown = f"'{kind}'" if isinstance(kind, str) else kind_of(kind)
-            raise self.fail(f"unknown guest type {shown}", "guest", "type", hint="guest types: pv, pvh")
-        memory = self._number(raw, "memory", 128, integer=True)
-        period = self._number(raw, "period", 0.1, integer=False)
-        dirty = self._number(raw, "dirty", 0, integer=True, zero=True)
-        return Guest(kind, int(memory), float(period), int(dirty))
-
-    def _number(self, raw: dict[Any, Any], key: str, default: float, *, integer: bool, zero: bool = False) -> float:
-        value = raw.get(key, default)
-        types = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, types) or value < 0 or (value == 0 and not zero):
-            wanted = "a whole number of MiB" if integer else "a number of seconds"
-            shown = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else kind_of(value)
-            raise self.fail(f"'{key}' in 'guest' must be {wanted} above 0, not {shown}", "guest", key)
-        return value
-
-
-def _first_bad(items: list[Any]) -> Any:
-    return next((v for v in items if not (isinstance(v, str) and v.strip())), items[0] if items else None)
-
-
-def _as_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return (str(value),)

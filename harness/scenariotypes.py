@@ -15,6 +15,33 @@ from .triggers import Trigger
 from .version import Version, in_range
 
 GUEST_TYPES = ("pv", "pvh")
+# Configuration formats: crm shell, raw CIB XML, pcs commands run against a file CIB.
+FORMATS = ("crm", "xml", "pcs")
+
+
+def default_node_names(count: int) -> tuple[str, ...]:
+    """The harness's own node names when a scenario gives a count: node1, node2, ..."""
+    return tuple(f"node{i}" for i in range(1, count + 1))
+
+
+@dataclass(frozen=True)
+class NodeAttribute:
+    """A node attribute a scenario sets: permanent (``attributes:``, in the configuration's node
+    entry) or transient (``status-attributes:``, the status section, gone when the node leaves)."""
+
+    node: str
+    name: str
+    value: str
+    transient: bool = False
+
+    @property
+    def lifetime(self) -> str:
+        """crm_attribute's word for it."""
+        return "reboot" if self.transient else "forever"
+
+    def command(self) -> list[str]:
+        """The crm_attribute command that sets it, on a file CIB or a live cluster alike."""
+        return ["crm_attribute", "-N", self.node, "-n", self.name, "-l", self.lifetime, "-v", self.value]
 
 
 @dataclass(frozen=True)
@@ -51,15 +78,26 @@ class Rule:
     pacemaker: str | None = None
     xen: str | None = None  # Xen version range: matches only on a tier that runs Xen
     guest: tuple[str, ...] = ()
+    node: tuple[str, ...] = ()  # the trigger's node (acted on, or move target), as resolved
+    trigger_resource: tuple[str, ...] = ()  # trigger: {move: {resource: vm3}}: the resource it acts on
 
     def matches(
         self, style: str, trigger: str, resource: str, tier: str, version: Version, facts: dict[str, str]
     ) -> bool:
+        """``facts`` may carry 'node' (the resolved trigger's node), 'trigger_resource' (the resource
+        it acts on), 'container' (the group or clone of the checked resource), 'xen', 'guest' (nested).
+        ``resource:`` matches the checked resource (or its group or clone); the trigger's own resource
+        is matched by ``trigger: {move: {resource: ...}}``."""
         xen = facts.get("xen")
         return (
             (not self.style or style in self.style)
             and (not self.trigger or trigger in self.trigger)
-            and (not self.resource or resource in self.resource)
+            and (not self.node or facts.get("node") in self.node)
+            and (not self.trigger_resource or facts.get("trigger_resource") in self.trigger_resource)
+            and (
+                not self.resource
+                or bool({resource, resource.split(":")[0], facts.get("container")} & set(self.resource))
+            )
             and (not self.tier or tier in self.tier)
             and (self.pacemaker is None or in_range(version, self.pacemaker))
             and (self.xen is None or (xen is not None and in_range(Version.parse(xen), self.xen)))
@@ -109,6 +147,14 @@ class Scenario:
     # The cases the nested tier runs (minutes each): styles and trigger names; empty = all.
     nested_styles: tuple[str, ...] = ()
     nested_triggers: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # node names the scenario gives (nodes: [xen01, xen02]); () = node1..N
+    attributes: tuple[NodeAttribute, ...] = ()
+    format: str = "crm"  # crm, xml or pcs (see FORMATS)
+
+    @property
+    def node_names(self) -> list[str]:
+        """The cluster's node names on the simulate and local tiers."""
+        return list(self.hosts or default_node_names(self.nodes))
 
     @property
     def key(self) -> str:

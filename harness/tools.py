@@ -17,6 +17,8 @@ PACKAGES = {
     "crm_mon": "pacemaker-cli-utils",
     "crmadmin": "pacemaker-cli-utils",
     "crm": "crmsh",
+    "pcs": "pcs",
+    "crm_report": "pacemaker-cli-utils",
     "dot": "graphviz",
     "corosync": "corosync",
     "corosync-keygen": "corosync",

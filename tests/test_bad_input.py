@@ -84,8 +84,10 @@ TOP_KEYS = [
     "fencing",
     "guest",
     "nested",
+    "attributes",
+    "status-attributes",
 ]
-RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest"]
+RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"]
 # The values of these types are right for the key (null: the key's default), so not in the corpus.
 ACCEPTED = {
     "title": {"str"},
@@ -98,6 +100,9 @@ ACCEPTED = {
     "notes": {"str", "list", "null"},
     "guest": {"null"},
     "nested": {"null"},
+    "attributes": {"null"},
+    "status-attributes": {"null"},
+    "nodes": {"int"},
     "rule.pacemaker": {"null"},
     "rule.xen": {"null"},
     "rule.why": {"str", "null"},
@@ -306,7 +311,7 @@ def test_corpus_exits_2_with_the_file_named_and_no_traceback(tmp_path: Path, tmp
     results = drive(argvs, tmpdir_env)
     failures = [
         f"{cmd} {item.name} ({item.cls}): {'; '.join(p)}"
-        for (item, cmd, named), result in zip(expected, results)
+        for (item, cmd, named), result in zip(expected, results, strict=True)
         if (p := problems(result, named))
     ]
     assert not failures, f"{len(failures)} of {len(results)} runs:\n" + "\n".join(failures)
@@ -381,7 +386,9 @@ def test_other_commands_refuse_bad_input_by_name(tmp_path: Path, tmpdir_env: Pat
     ]
     results = drive([argv for argv, _ in checks], tmpdir_env)
     failures = [
-        f"{' '.join(argv)}: {'; '.join(p)}" for (argv, named), r in zip(checks, results) if (p := problems(r, named))
+        f"{' '.join(argv)}: {'; '.join(p)}"
+        for (argv, named), r in zip(checks, results, strict=True)
+        if (p := problems(r, named))
     ]
     assert not failures, "\n".join(failures)
     assert leftovers(tmpdir_env) == []
@@ -393,7 +400,7 @@ def test_run_of_several_files_reports_the_bad_one_and_runs_the_others(tmp_path: 
     bad.write_text(BASE.replace("nodes: 2\n", "nodes: 2.0\n"))
     proc = _python_m(["run", str(good), str(bad)], tmpdir_env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"{bad}:4: nodes must be 2 or 3, not 2.0" in proc.stderr
+    assert f"{bad}:4: nodes must be 2 to 16 or a list of host names, not 2.0" in proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines()]
     assert ["corpus", "order-only", "move", "migrate", "node1", "->", "node2", "migrate", "PASS"] in rows
     assert any(row[:1] == ["bad.yaml"] and row[-1] == "ERROR" for row in rows), proc.stdout

@@ -57,7 +57,7 @@ def test_shipped_seed_scenario_loads_with_all_styles_and_triggers() -> None:
 @pytest.mark.parametrize(
     "edit,message,line",
     [
-        (("nodes: 2", "nodes: 5"), "nodes must be 2 or 3", 2),
+        (("nodes: 2", "nodes: 17"), "nodes must be 2 to 16", 2),
         (("triggers: [move, standby]", "triggers: [move, reboot]"), "unknown trigger 'reboot'", 6),
         (("verdict: migrate", "verdict: teleport"), "unknown verdict 'teleport'", 10),
         (('">=2.0"', '"about 2"'), "invalid version range", 9),

@@ -17,7 +17,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab_cls = tiers.get_lab(args.tier)
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
-    lab_cls.create(args.nodes, run, progress=lambda line: print(line, flush=True))
+    names = {"names": args.hosts} if args.hosts else {}  # the local tier names its nodes after the hosts given
+    lab_cls.create(
+        len(args.hosts) if args.hosts else args.nodes, run, progress=lambda line: print(line, flush=True), **names
+    )
     # The cluster outlives this command: no owner process keeps it, `down` removes it.
     run.update(owner=None)
     print(

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=replay.cmd_replay)
 
+    from .. import fromreport  # `scenario from-report`: its options live with it
+
+    fromreport.add_parser(sub)
+
     p = sub.add_parser(
         "conformance",
         help="replay Pacemaker's own scheduler regression corpus of a release and "
@@ -125,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="bring up a live cluster (local or nested tier) and leave it running")
     p.add_argument("--tier", required=True, choices=[t for t in tiers.LABS])
     p.add_argument("--nodes", type=int, default=2, choices=[2, 3])
+    p.add_argument("--hosts", type=lambda t: t.split(","), metavar="A,B,...", help="local tier: the nodes' names")
     p.set_defaults(func=live.cmd_up)
 
     for name, func, text in (

@@ -214,9 +214,47 @@ def test_sigkill_of_the_owner_then_clean_leaves_nothing(tmp_path: Path) -> None:
 
 def test_bad_node_count_is_refused_before_anything_starts(tmp_path: Path) -> None:
     run = RunDir.create("local", tmp_path)
-    with pytest.raises(InputError, match="2 or 3 nodes"):
-        LocalLab.create(5, run)
+    with pytest.raises(InputError, match="2 to 16 nodes"):
+        LocalLab.create(17, run)
     assert "node_procs" not in json.loads(run.state_file.read_text())
+
+
+PASTED = """\
+name: pasted-pcs-hosts
+nodes: [xen01, xen02, xen03]
+resources: [vm1, kvm1]
+status-attributes: {xen02: {pingd: 0}}
+configuration: |
+  pcs resource create vm1 ocf:heartbeat:Xen xmfile=/etc/xen/vm1.cfg meta allow-migrate=true
+  pcs resource create kvm1 ocf:acme:KVMGuest meta allow-migrate=true
+  pcs resource create libvirtd systemd:libvirtd clone
+  pcs constraint location vm1 prefers xen01=100
+  pcs constraint location kvm1 prefers xen01=100
+  pcs constraint location vm1 rule score=-INFINITY pingd lt 1
+  pcs constraint location kvm1 rule score=-INFINITY pingd lt 1
+  pcs constraint order start libvirtd-clone then start vm1
+triggers: [{standby: {node: xen01}}]
+expect:
+  - verdict: migrate
+"""
+
+
+def test_pasted_pcs_with_host_names_runs_as_on_the_simulate_tier(local_backend: LocalBackend, tmp_path: Path) -> None:
+    path = tmp_path / "pasted.yaml"
+    path.write_text(PASTED)
+    pasted = scenario_mod.load(path)
+    (case,) = pasted.cases()
+    result = run_case(local_backend, case, tmp_path / "case", pacemaker_version())
+    assert result.passed, result.explain()
+    # Real host names; xen02's transient pingd=0 keeps both guests off it, as the scheduler predicts.
+    assert [(c.resource, c.verdict.from_node, c.verdict.to_node) for c in result.checks] == [
+        ("vm1", "xen01", "xen03"),
+        ("kvm1", "xen01", "xen03"),
+    ]
+    assert result.observation is not None and result.observation.prediction is not None
+    assert result.observation.prediction["kvm1"].verdict == "migrate"
+    assert any("ocf:acme:KVMGuest absent here" in n for n in result.observation.notes)
+    assert "systemd:libvirtd" in result.unknown_agents and "ocf:acme:KVMGuest" in result.unknown_agents
 
 
 def _migrate_to_running() -> bool:

@@ -76,15 +76,6 @@ def test_double_active_ignores_clone_instances() -> None:
     assert observe.double_active(running, {"dlm"}) == {"vm": ["node1", "node2"]}
 
 
-def test_agents_of_rejects_what_it_cannot_stand_in_for(tmp_path: Path) -> None:
-    assert standin.agents_of("primitive a ocf:heartbeat:Xen\nprimitive b ocf:lvm2:clvmd\n", None, tmp_path) == [
-        "ocf:heartbeat:Xen",
-        "ocf:lvm2:clvmd",
-    ]
-    with pytest.raises(InputError, match="cannot stand in for agent"):
-        standin.agents_of("primitive f stonith:fence_xvm\n", None, tmp_path)
-
-
 def test_migration_support_follows_the_original() -> None:
     assert standin.describe("ocf:lvm2:clvmd")[0].migrate is False  # absent here: the table
     assert standin.describe("ocf:ocfs2:o2cb")[0].migrate is False
@@ -153,13 +144,16 @@ def test_clean_refuses_another_tiers_run(tmp_path: Path) -> None:
     assert run.path.exists()
 
 
-def test_non_ocf_agents_become_ocf_stand_ins(tmp_path: Path) -> None:
-    text = "primitive libvirtd systemd:libvirtd \\\n\top monitor interval=30s\nprimitive vm ocf:heartbeat:Xen\n"
-    assert standin.agents_of(text, None, tmp_path) == ["ocf:heartbeat:Xen", "systemd:libvirtd"]
-    rewritten, changed = standin.rewrite_non_ocf(text)
-    assert rewritten.startswith("primitive libvirtd ocf:harness:libvirtd \\\n") and changed == ["systemd:libvirtd"]
+def test_non_ocf_agents_become_ocf_stand_ins() -> None:
     agent, _ = standin.describe("systemd:libvirtd")
     assert (agent.provider, agent.type, agent.migrate, agent.name) == ("harness", "libvirtd", False, "systemd:libvirtd")
+
+
+def test_an_unknown_absent_agent_migrates_when_the_configuration_allows_it() -> None:
+    agent, _ = standin.describe("ocf:acme:KVMGuest", frozenset({"ocf:acme:KVMGuest"}))
+    assert agent.migrate and agent.assumed and not agent.installed
+    agent, _ = standin.describe("ocf:acme:KVMGuest")
+    assert not agent.migrate and not agent.assumed
 
 
 def test_cib_status_operations_are_checked_against_the_journal() -> None:

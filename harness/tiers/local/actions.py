@@ -8,7 +8,9 @@ and link; faults steer the stand-in agents through their control file.
 from __future__ import annotations
 
 import signal
+import xml.etree.ElementTree as ET
 
+from ... import refusal
 from ...errors import HarnessError, InputError
 from ...ocf import OCF_ERR_GENERIC
 from ...triggers import NODE_LEAVES, Resolved, cluster_command, failure_report
@@ -35,6 +37,11 @@ def describe(trigger: Resolved) -> str:
     return trigger.describe(HOW.get(trigger.kind))
 
 
+def lab_cib(lab: LocalLab, node: str) -> ET.Element:
+    """The live CIB, to name the constraints that refused a trigger."""
+    return ET.fromstring(lab.run_in(node, ["cibadmin", "-Q"], what="read the CIB").stdout)
+
+
 def carry_out(lab: LocalLab, trigger: Resolved) -> None:
     """Do ``trigger`` to the live cluster (returns once it is done, not once the cluster settled)."""
     kind, node, vm = trigger.kind, str(trigger.node), trigger.vm
@@ -46,7 +53,9 @@ def carry_out(lab: LocalLab, trigger: Resolved) -> None:
         standin.set_control(lab.standin_dir, [standin.Rule("slow", vm, "migrate_to", "*", str(SLOW_SECONDS))])
     command = cluster_command(trigger)
     if command is not None:
-        lab.run_in(acting, command, what=kind)
+        result = lab.run_in(acting, command, check=False)
+        if not result.ok:
+            raise refusal.command_refused(result, trigger.describe(), lab_cib(lab, acting), vm, node)
     elif kind == "stop":
         init = lab.init(node)
         init.signal(signal.SIGTERM)  # the init's trap stops pacemakerd (resources first), then corosync

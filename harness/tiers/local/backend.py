@@ -14,17 +14,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import cib as cibmod
-from ... import simulator
+from ... import simulator, targets
 from ...errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ...outcome import active_resources
 from ...rundir import RunDir
 from ...runner import run, which
 from ...scenario import Scenario
-from ...triggers import NODE_LEAVES, Resolved
+from ...scenariotypes import NodeAttribute
+from ...triggers import MOVES, NODE_LEAVES, Resolved
 from ...version import pacemaker_version
 from .. import live
 from ..base import Backend, Observation, Settled
@@ -68,9 +70,8 @@ class LocalBackend(Backend):
     def __init__(self, workdir: Path, *, run_dir: Path | None = None) -> None:
         super().__init__(workdir, run_dir=run_dir)
         self.lab: LocalLab | None = None
-        # (scenario file, style) -> the configuration sections crmsh made of it, to load again
-        # without crmsh (seconds per start) when the next trigger of that style needs it.
-        self._loaded: dict[tuple[str, str], dict[str, str]] = {}
+        # Node attributes the current scenario set: the next reset removes them.
+        self._attributes: tuple[NodeAttribute, ...] = ()
 
     @classmethod
     def sanity_check(cls, run_dir: Path | None = None) -> None:
@@ -105,11 +106,16 @@ class LocalBackend(Backend):
         return f"local (real corosync + pacemaker in namespaces, Pacemaker {pacemaker_version()})"
 
     # -- cluster ---------------------------------------------------------------------------
-    def up(self, nodes: int) -> None:
-        if self.lab is not None and self.lab.plan.nodes == nodes:
+    def up(self, nodes: int, names: Sequence[str] = ()) -> None:
+        """A cluster of ``nodes`` nodes named ``names`` (or node1..N); the one up is kept if it fits."""
+        if (
+            self.lab is not None
+            and self.lab.plan.nodes == nodes
+            and (not names or self.lab.plan.node_names == list(names))
+        ):
             return
         self.down()
-        self.lab = LocalLab.create(nodes, RunDir.create("local"))
+        self.lab = LocalLab.create(nodes, RunDir.create("local"), names=names)
 
     def down(self) -> None:
         if self.lab is not None:
@@ -125,22 +131,17 @@ class LocalBackend(Backend):
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled:
         phases = live.Phases()
         casedir.mkdir(parents=True, exist_ok=True)
-        self.up(scenario.nodes)
+        self.up(scenario.nodes, scenario.node_names)
         lab = self._lab()
         prepared = config.prepare(scenario, style, casedir)
         with phases("reset"):
             self.reset()
-        agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir)
+        agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir, prepared.migratable)
         first = lab.alive_nodes()[0]
-        key = (str(scenario.path), style)
         with phases("load"):
-            if key in self._loaded:
-                config.load_sections(lab, self._loaded[key], first)
-            elif prepared.text is not None:
-                config.apply_crm(lab, scenario, prepared.text, casedir, first)
-                self._loaded[key] = config.sections(lab, first)
-            else:
-                config.apply_xml(lab, scenario, first)
+            config.load_sections(lab, prepared.sections, first)
+            config.set_attributes(lab, prepared.attributes, first)
+            self._attributes = prepared.attributes
             for name, value in scenario.options.items():
                 lab.run_in(
                     first,
@@ -155,16 +156,16 @@ class LocalBackend(Backend):
             root = cibmod.read(settled_path)
             active = self._active(settled_path, casedir)
         for resource in scenario.resources:
-            if resource not in cibmod.resource_ids(root):
+            if resource.split(":")[0] not in cibmod.resource_ids(root):
                 raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
         return Settled(
             list(lab.plan.node_names),
             settled_path,
             active,
             root,
-            unknown_agents=sorted(a.name for a in agents if not a.installed),
+            unknown_agents=sorted({*prepared.unknown_agents, *(a.name for a in agents if not a.installed)}),
             stand_ins=sorted(a.name for a in agents),
-            notes=prepared.notes,
+            notes=prepared.notes + _assumed_notes(agents),
             seconds=phases.seconds,
         )
 
@@ -196,6 +197,8 @@ class LocalBackend(Backend):
             )
         for section in ("rsc_defaults", "op_defaults"):
             lab.run_in(first, ["cibadmin", "--delete", "--xml-text", f"<{section}/>"], check=False)
+        config.clear_attributes(lab, self._attributes, first)
+        self._attributes = ()
         for node in lab.plan.node_names:
             lab.run_in(
                 node,
@@ -240,19 +243,23 @@ class LocalBackend(Backend):
                 observe.node_offline(lab, trigger.node, survivors)
             if trigger.kind != "none":
                 self._wait_transition(old_inputs)
-        with phases("settle"):
+        with phases("trigger-settle"):
             observe.wait_idle(lab, via=survivors)
         with phases("observe"):
             entries = observe.window(observe.parse_journal(_read(lab.standin_dir / "journal")), t0)
             new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)
             evidence, missing = self._artifacts(casedir, entries, new_inputs)
             notes += missing
-            plan = live.planned(new_inputs, trigger.vm, casedir / "transitions")
+            # A group or clone under test is judged by its first member (the verdicts are per member).
+            target = targets.find(settled.cib, trigger.vm)
+            vm = target.members[0] if target and target.kind != "primitive" and target.members else trigger.vm
+            plan = live.planned(new_inputs, vm, casedir / "transitions")
             notes += plan.notes
+            notes += _intermediate_move(settled, trigger, new_inputs)
             outcome = live.observed_outcome(entries, settled.active, plan.summary)
-            verdict = outcome[trigger.vm]
+            verdict = outcome[vm]
             notes += outcome.notes
-            notes += live.judge(trigger.vm, verdict, entries, plan, predicted)
+            notes += live.judge(vm, verdict, entries, plan, predicted)
             if "cib-after" in evidence:
                 unseen = observe.unjournaled(cibmod.read(evidence["cib-after"]), entries, t0)
                 if unseen:
@@ -327,6 +334,34 @@ class LocalBackend(Backend):
                     shutil.copyfile(log, copy)
                     evidence[f"{node}-{label}-log"] = copy
         return evidence, notes
+
+
+def _intermediate_move(settled: Settled, trigger: Resolved, inputs: list[Path]) -> list[str]:
+    """A configuration that already holds ``cli-prefer-VM`` (a pin left by ``crm resource move``, as
+    SEAPATH's tooling places guests) is replaced by the trigger's move in two CIB updates; the DC
+    may compute a transition on the CIB between them, without any preference. Said when it did."""
+    if trigger.kind not in MOVES or not inputs:
+        return []
+    constraint = f"cli-prefer-{trigger.vm}"
+    had = any(c.get("id") == constraint for c in settled.cib.iter("rsc_location"))
+    first = cibmod.read(inputs[0])
+    if not had or any(c.get("id") == constraint for c in first.iter("rsc_location")):
+        return []
+    return [
+        f"live cluster: the configuration's own {constraint} was replaced by the move in two CIB updates, and "
+        f"the DC's first transition ({inputs[0].name}) ran on the CIB between them, with no preference for "
+        f"{trigger.vm}; the scheduler on a file CIB sees only the end state"
+    ]
+
+
+def _assumed_notes(agents: list[standin.Agent]) -> tuple[str, ...]:
+    assumed = sorted(a.name for a in agents if a.assumed)
+    if not assumed:
+        return ()
+    return (
+        f"local tier: {', '.join(assumed)} absent here and unknown to the harness: stood in for with "
+        "migrate_to/migrate_from because the configuration sets allow-migrate=true on it",
+    )
 
 
 def _input_order(path: Path) -> tuple[float, str]:

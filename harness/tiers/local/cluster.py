@@ -12,11 +12,12 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ... import crmmon
 from ...errors import HarnessError, InputError
+from ...hostnames import HOST
 from ...rundir import RunDir
 from ...runner import Result
 from ..base import Lab
@@ -27,6 +28,9 @@ from .netns import Plan
 from .procs import Proc, terminate, wait_gone
 
 FORM_TIMEOUT = 60.0
+MIN_NODES, MAX_NODES = 2, 16
+# Entries of the run directory beside the nodes' own directories.
+RESERVED_NAMES = {"ocf", "standin", "authkey", "hub", "transitions"}
 Progress = Callable[[str], None]
 
 
@@ -37,7 +41,7 @@ def _quiet(_: str) -> None:
 class LocalLab(Lab):
     def __init__(self, rundir: RunDir) -> None:
         self.rundir = rundir
-        self.plan = Plan(rundir.id, int(rundir.data["nodes"]))
+        self.plan = Plan(rundir.id, int(rundir.data["nodes"]), tuple(rundir.data.get("names") or ()))
 
     # -- layout ------------------------------------------------------------------------------
     @property
@@ -68,15 +72,31 @@ class LocalLab(Lab):
 
     # -- bring-up ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, nodes: int, rundir: RunDir, progress: Progress | None = None) -> LocalLab:
-        if nodes not in (2, 3):
-            raise InputError(f"the local tier runs 2 or 3 nodes, not {nodes}")
+    def create(
+        cls, nodes: int, rundir: RunDir, progress: Progress | None = None, names: Sequence[str] = ()
+    ) -> LocalLab:
+        """A cluster of ``nodes`` nodes, named ``names`` (the scenario's hosts) or node1..N."""
+        if not MIN_NODES <= nodes <= MAX_NODES:
+            raise InputError(f"the local tier runs {MIN_NODES} to {MAX_NODES} nodes, not {nodes}")
+        bad = [n for n in names if not HOST.match(n)]
+        if bad or (names and len(names) != nodes) or len(set(names)) != len(names):
+            raise InputError(
+                f"node names {', '.join(names)}: "
+                + (f"'{bad[0]}' is not a host name" if bad else "one each, no repeats"),
+                hint="letters, digits, '-' and '.', one name per node",
+            )
+        clash = sorted(set(names) & RESERVED_NAMES)
+        if clash:
+            raise InputError(
+                f"the local tier cannot name a node '{clash[0]}': the run directory uses that name",
+                hint="reserved: " + ", ".join(sorted(RESERVED_NAMES)),
+            )
         if str(rundir.path.resolve()).startswith("/run/"):
             raise HarnessError(
                 f"run directory {rundir.path} is under /run, which each node replaces by its own tmpfs",
                 hint="set MIGRATION_HARNESS_RUNS to a directory outside /run (default /tmp/migration-harness/runs)",
             )
-        rundir.update(tier="local", nodes=nodes, node_procs={})
+        rundir.update(tier="local", nodes=nodes, names=list(names), node_procs={})
         lab = cls(rundir)
         try:
             lab._bring_up(progress or _quiet)

@@ -1,96 +1,98 @@
 """Loading a scenario's configuration into the local cluster, and the adaptations that takes.
 
+The configuration is made on the host exactly as the simulate tier makes it
+(``prediction.configured_cib``: crmsh, pcs or raw XML on a file CIB, cached), so every tier reads
+the same CIB: agents come from its primitives (class, provider, type: crmsh's ``primitive vm Xen``
+is ``ocf:heartbeat:Xen`` here too), and its sections are loaded into the live cluster with cibadmin.
 The nodes cannot run systemd or init scripts, and a monitor's ``start-delay`` would hold every
 transition open that long: both are adapted, and each adaptation becomes a note in every verdict.
-crmsh runs inside a node; what it made of a (scenario, style) is kept as CIB sections and loaded
-again with cibadmin for the next trigger of that style (crmsh costs seconds per start).
+Node attributes (the configuration's node entries and the scenario's own) are set on the live
+cluster with crm_attribute after the load.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from ... import cib as cibmod
-from ... import crmsh
-from ...errors import CommandFailed, InputError
+from ...prediction import configured_cib
 from ...scenario import Scenario
+from ...scenariotypes import NodeAttribute
 from . import standin
 from .cluster import LocalLab
 
 LOADED_SECTIONS = ("resources", "constraints", "rsc_defaults", "op_defaults")
-# A monitor's start-delay holds the whole transition open that long (60 s in the seed scenario)
-# and plays no part in the scheduler's choice between migration and stop/start.
-_START_DELAY = re.compile(r"""\s+start-delay=("[^"]*"|'[^']*'|\S+)""")
 START_DELAY_NOTE = (
     "local tier: monitor start-delay dropped (it only delays the first monitor, and would hold "
     "every transition open that long); the scheduler's choice does not depend on it"
 )
-# crmsh inside a node loads a configuration in 1-3 s; a stack of dozens of primitives in 120 s is stuck.
-CRM_TIMEOUT = 120
+_NON_OCF = {"systemd", "lsb", "service", "upstart"}
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The configuration as this tier loads it: crm text (None for raw XML) and its adaptations."""
+    """The configuration as this tier loads it: CIB sections, agents, adaptations, attributes."""
 
-    text: str | None
-    specs: list[str]  # every agent the configuration names
+    sections: dict[str, str]  # section name -> XML text
+    specs: list[str]  # every agent the configuration names, as the CIB has it (class:provider:type)
+    migratable: frozenset[str]  # agents of primitives with allow-migrate=true
+    unknown_agents: list[str]  # agents the configuring tool did not know
     notes: tuple[str, ...]
+    attributes: tuple[NodeAttribute, ...]
 
 
 def prepare(scenario: Scenario, style: str, casedir: Path) -> Prepared:
-    text = scenario.render(style) if scenario.cib is None else None
-    specs = standin.agents_of(text, scenario.cib, scenario.path)
+    configured, unknown = configured_cib(scenario, style, casedir / "configured")
+    root = cibmod.read(configured)
+    primitives = cibmod.primitives(root)
+    specs = sorted({p.agent for p in primitives})
+    migratable = frozenset(p.agent for p in primitives if p.allow_migrate)
     notes: list[str] = []
-    if text is not None:
-        (casedir / "configuration.crm").write_text(text)
-        text, rewritten = standin.rewrite_non_ocf(text)
-        if rewritten:
-            notes.append(
-                f"local tier: {', '.join(rewritten)} run as ocf:{standin.NON_OCF_PROVIDER}:<same name> stand-ins "
-                "(no systemd or init scripts inside a node); the scheduler treats the classes alike"
-            )
-        if _START_DELAY.search(text):
-            notes.append(START_DELAY_NOTE)
-            text = _START_DELAY.sub("", text)
-    elif scenario.cib and "start-delay" in scenario.cib:
+    rewritten = sorted({p.agent for p in primitives if p.standard in _NON_OCF})
+    if rewritten:
+        notes.append(
+            f"local tier: {', '.join(rewritten)} run as ocf:{standin.NON_OCF_PROVIDER}:<same name> stand-ins "
+            "(no systemd or init scripts inside a node); the scheduler treats the classes alike"
+        )
+    config = root.find("configuration")
+    assert config is not None  # configured_cib writes a whole CIB
+    for prim in config.iter("primitive"):
+        if prim.get("class") in _NON_OCF:
+            prim.set("class", "ocf")
+            prim.set("provider", standin.NON_OCF_PROVIDER)
+    fencing = _drop_fencing(config)
+    if fencing:
+        notes.append(
+            f"local tier: fencing devices {', '.join(fencing)} not loaded (the local tier runs without fencing "
+            "devices; a crash is a killed node); the scheduler's choice between migration and stop/start does not "
+            "depend on them"
+        )
+        specs = [s for s in specs if not s.startswith("stonith:")]
+    delayed = [op for op in config.iter("op") if "start-delay" in op.attrib]
+    for op in delayed:
+        del op.attrib["start-delay"]
+    if delayed:
         notes.append(START_DELAY_NOTE)
-    return Prepared(text, specs, tuple(notes))
-
-
-def apply_crm(lab: LocalLab, scenario: Scenario, text: str, casedir: Path, node: str) -> None:
-    staged = lab.rundir.path / "configuration.crm"
-    staged.write_text(text if text.endswith("\n") else text + "\n")
-    result = lab.run_in(
-        node, ["crm", "-F", "configure", "load", "update", str(staged)], check=False, timeout=CRM_TIMEOUT
-    )
-    if result.ok:
-        return
-    # crmsh's errors inside the node lack the scenario's line numbers: the host's crmsh against a
-    # scratch file CIB says which line of the scenario file is wrong.
-    scratch = casedir / "cib-syntax-check.xml"
-    cibmod.empty_cib(scratch, lab.plan.node_names)
-    crmsh.apply(scratch, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or ""))
-    raise CommandFailed(
-        list(result.argv),
-        result.rc,
-        result.stdout,
-        result.stderr,
-        what=f"{scenario.path}: crmsh inside {node} refused the configuration",
-    )
-
-
-def sections(lab: LocalLab, node: str) -> dict[str, str]:
-    """The loaded configuration sections, as XML text, to load again without crmsh."""
-    config = ET.fromstring(lab.run_in(node, ["cibadmin", "-Q", "-o", "configuration"]).stdout)
-    return {
+    sections = {
         section: ET.tostring(element, encoding="unicode")
         for section in LOADED_SECTIONS
         if (element := config.find(section)) is not None
     }
+    attributes = (*cibmod.node_attributes(root), *(a for a in scenario.attributes if a.transient))
+    return Prepared(sections, specs, migratable, unknown, tuple(notes), tuple(attributes))
+
+
+def _drop_fencing(config: ET.Element) -> list[str]:
+    """Remove stonith primitives from the configuration; their ids."""
+    dropped: list[str] = []
+    for parent in list(config.iter()):
+        for child in list(parent):
+            if child.tag == "primitive" and child.get("class") == "stonith":
+                parent.remove(child)
+                dropped.append(child.get("id", ""))
+    return dropped
 
 
 def load_sections(lab: LocalLab, found: dict[str, str], node: str) -> None:
@@ -101,23 +103,13 @@ def load_sections(lab: LocalLab, found: dict[str, str], node: str) -> None:
             lab.run_in(node, ["cibadmin", "--create", "-o", "configuration", "--xml-text", xml], what=f"load {section}")
 
 
-def apply_xml(lab: LocalLab, scenario: Scenario, node: str) -> None:
-    given = ET.fromstring(scenario.cib or "")
-    for prim in given.iter("primitive"):
-        if prim.get("class") in {"systemd", "lsb", "service", "upstart"}:
-            prim.set("class", "ocf")
-            prim.set("provider", standin.NON_OCF_PROVIDER)
-    for op in given.iter("op"):
-        op.attrib.pop("start-delay", None)
-    config = given.find("configuration") if given.tag == "cib" else given
-    if config is None:
-        raise InputError("raw XML must be a <cib> or a <configuration>", path=scenario.path)
-    load_sections(
-        lab,
-        {
-            section: ET.tostring(element, encoding="unicode")
-            for section in LOADED_SECTIONS
-            if (element := config.find(section)) is not None
-        },
-        node,
-    )
+def set_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:
+    for attribute in attributes:
+        lab.run_in(node, attribute.command(), what=f"node attribute {attribute.name} on {attribute.node}")
+
+
+def clear_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:
+    """Remove what ``set_attributes`` set (the next scenario starts without them)."""
+    for attribute in attributes:
+        argv = ["crm_attribute", "-N", attribute.node, "-n", attribute.name, "-l", attribute.lifetime, "-D"]
+        lab.run_in(node, argv, check=False)

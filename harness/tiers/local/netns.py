@@ -26,6 +26,7 @@ class Plan:
 
     run_id: str
     nodes: int
+    names: tuple[str, ...] = ()  # the scenario's host names; () = node1..N
 
     @property
     def cluster_name(self) -> str:
@@ -33,8 +34,9 @@ class Plan:
 
     @property
     def node_names(self) -> list[str]:
-        # The same names as the simulate tier, so predictions and observations compare directly.
-        return [f"node{i}" for i in range(1, self.nodes + 1)]
+        # The scenario's names (as the simulate tier uses them), so predictions and observations
+        # compare directly; addresses stay derived from the run id and the node's position.
+        return list(self.names) or [f"node{i}" for i in range(1, self.nodes + 1)]
 
     @property
     def subnet(self) -> str:

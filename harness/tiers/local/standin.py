@@ -4,19 +4,18 @@ The scenario's agents (Xen, LVM, clvmd, Filesystem, o2cb, ...) cannot run on a t
 replaced by ``harness/agents/standin``, installed under the original's name in the run's OCF tree
 (which every node mounts over /usr/lib/ocf/resource.d), so the CIB is the scenario's own. Whether
 the stand-in offers ``migrate_to``/``migrate_from`` follows the original: its metadata where the
-agent is installed here, else ``ABSENT_AGENTS``.
+agent is installed here, else ``ABSENT_AGENTS``, else the configuration (allow-migrate=true on a
+primitive of an agent nobody here knows: assumed, and said in every verdict).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ... import crmtext
 from ...errors import InputError
 from ...runner import run
 
@@ -46,46 +45,19 @@ class Agent:
     migrate: bool
     installed: bool  # the real agent exists on this host (its metadata was read)
     original: str = ""  # the agent as the configuration names it, when it is not OCF
+    assumed: bool = False  # absent here and unknown: migrates because the configuration allows it
 
     @property
     def name(self) -> str:
         return self.original or f"ocf:{self.provider}:{self.type}"
 
 
-def agents_of(text: str | None, cib_xml: str | None, source: Path) -> list[str]:
-    """The ``ocf:provider:type`` of every primitive of a crm configuration or raw CIB XML."""
-    found: list[str] = []
-    if cib_xml:
-        for prim in ET.fromstring(cib_xml).iter("primitive"):
-            found.append(f"{prim.get('class')}:{prim.get('provider')}:{prim.get('type')}")
-    else:
-        for statement in crmtext.parse(text or ""):
-            if statement.kind == "primitive" and len(statement.words) > 2:
-                found.append(statement.words[2])
-    for spec in found:
-        if not _AGENT.match(spec) and not NON_OCF.match(spec):
-            raise InputError(
-                f"the local tier cannot stand in for agent '{spec}'",
-                path=source,
-                hint="primitives use ocf:provider:type, systemd:, lsb: or service: agents",
-            )
-    return sorted(set(found))
+def describe(spec: str, migratable: frozenset[str] = frozenset()) -> tuple[Agent, str | None]:
+    """The agent's migration support, and its metadata XML when it is installed here.
 
-
-def rewrite_non_ocf(text: str) -> tuple[str, list[str]]:
-    """``systemd:libvirtd`` -> ``ocf:harness:libvirtd`` in primitive statements; returns what changed."""
-    changed: list[str] = []
-
-    def swap(match: re.Match[str]) -> str:
-        changed.append(f"{match.group(2)}:{match.group(3)}")
-        return f"{match.group(1)}ocf:{NON_OCF_PROVIDER}:{match.group(3)}"
-
-    pattern = re.compile(r"^(\s*primitive\s+\S+\s+)(systemd|lsb|service|upstart):([\w@.-]+)", re.M)
-    return pattern.sub(swap, text), sorted(set(changed))
-
-
-def describe(spec: str) -> tuple[Agent, str | None]:
-    """The agent's migration support, and its metadata XML when it is installed here."""
+    An agent absent here and not in ``ABSENT_AGENTS`` migrates when the configuration says it can
+    (``spec`` in ``migratable``: a primitive of it has allow-migrate=true); ``Agent.assumed`` says so.
+    """
     other = NON_OCF.match(spec)
     if other:
         return Agent(NON_OCF_PROVIDER, other.group(2), False, False, original=spec), None
@@ -99,11 +71,15 @@ def describe(spec: str) -> tuple[Agent, str | None]:
             actions = set(re.findall(r'<action\s+name="([\w-]+)"', result.stdout))
             migrate = {"migrate_to", "migrate_from"} <= actions
             return Agent(provider, type_, migrate, True), result.stdout
-    migrate = ABSENT_AGENTS.get(f"{provider}:{type_}", False)
-    return Agent(provider, type_, migrate, False), None
+    known = ABSENT_AGENTS.get(f"{provider}:{type_}")
+    if known is not None:
+        return Agent(provider, type_, known, False), None
+    return Agent(provider, type_, spec in migratable, False, assumed=spec in migratable), None
 
 
-def install(specs: list[str], ocf_dir: Path, standin_dir: Path) -> list[Agent]:
+def install(
+    specs: list[str], ocf_dir: Path, standin_dir: Path, migratable: frozenset[str] = frozenset()
+) -> list[Agent]:
     """Put the stand-in under each agent's name; write the migration table and metadata."""
     script = Path(str(resources.files("harness") / "agents" / "standin"))
     agents = []
@@ -111,7 +87,7 @@ def install(specs: list[str], ocf_dir: Path, standin_dir: Path) -> list[Agent]:
     meta_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for spec in specs:
-        agent, metadata = describe(spec)
+        agent, metadata = describe(spec, migratable)
         target = ocf_dir / agent.provider / agent.type
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(script, target)

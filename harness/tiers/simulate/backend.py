@@ -73,7 +73,7 @@ class SimulateBackend(Backend):
             return found
 
     def _settle(self, scenario: Scenario, style: str, styledir: Path) -> Settled:
-        nodes = cibmod.node_names(scenario.nodes)
+        nodes = scenario.node_names
         configured, unknown = configured_cib(scenario, style, styledir)
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
@@ -93,7 +93,7 @@ class SimulateBackend(Backend):
         shutil.copyfile(current, settled_path)
         root = cibmod.read(settled_path)
         for resource in scenario.resources:
-            if resource not in cibmod.resource_ids(root):
+            if resource.split(":")[0] not in cibmod.resource_ids(root):
                 raise InputError(
                     f"resource under test '{resource}' is not in the configuration",
                     path=scenario.path,
