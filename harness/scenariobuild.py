@@ -68,7 +68,7 @@ class Builder(Parts):
         nodes, hosts = self._nodes()
         names = node_names(nodes, hosts)
         configuration, cib, config_key, fmt = self._configuration()
-        self._check_hosts(configuration if cib is None else cib or "", fmt, names, config_key, bool(hosts))
+        self._check_hosts(cib if cib is not None else configuration or "", fmt, names, config_key, bool(hosts))
         resources_ = self._resources()
         topology = self._topology(configuration, fmt)
         styles = self._styles(topology)
