@@ -106,10 +106,3 @@ def load_sections(lab: LocalLab, found: dict[str, str], node: str) -> None:
 def set_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:
     for attribute in attributes:
         lab.run_in(node, attribute.command(), what=f"node attribute {attribute.name} on {attribute.node}")
-
-
-def clear_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:
-    """Remove what ``set_attributes`` set (the next scenario starts without them)."""
-    for attribute in attributes:
-        argv = ["crm_attribute", "-N", attribute.node, "-n", attribute.name, "-l", attribute.lifetime, "-D"]
-        lab.run_in(node, argv, check=False)

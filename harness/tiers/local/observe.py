@@ -120,11 +120,16 @@ def pe_inputs(lab: LocalLab) -> dict[Path, float]:
 
 
 def running(lab: LocalLab) -> dict[str, list[str]]:
-    """resource -> nodes where a stand-in's state file says it runs (nodes alive only)."""
+    """resource -> nodes where a stand-in's state file says it runs (nodes alive only), read from
+    each node's private /run through its init."""
     out: dict[str, list[str]] = {}
     for node in lab.alive_nodes():
-        result = lab.run_in(node, ["ls", "-1", standin.NODE_STATE], check=False, timeout=10)
-        for rid in result.stdout.split():
+        state = Path(f"/proc/{lab.init(node).pid}/root{standin.NODE_STATE}")
+        try:
+            names = sorted(p.name for p in state.iterdir())
+        except OSError:
+            continue  # the node died meanwhile: it runs nothing
+        for rid in names:
             out.setdefault(rid, []).append(node)
     return out
 

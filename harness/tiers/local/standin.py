@@ -102,6 +102,14 @@ def install(
     return agents
 
 
+def wipe_state(init_pid: int) -> None:
+    """Forget what the stand-ins of one node run: its private /run, reached from the host through
+    the node's init (no process in the node needed)."""
+    state = Path(f"/proc/{init_pid}/root{NODE_STATE}")
+    for entry in state.iterdir() if state.is_dir() else ():
+        entry.unlink(missing_ok=True)
+
+
 def set_control(standin_dir: Path, rules: list[Rule]) -> None:
     """Replace the control file: how stand-ins misbehave from now on (empty: all behave)."""
     tmp = standin_dir / "control.tmp"
