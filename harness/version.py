@@ -71,7 +71,9 @@ def pacemaker_version() -> Version:
 
 @functools.cache
 def _pacemaker_version(release_name: str) -> Version:
-    out = run(["crm_simulate", "--version"], check=False).stdout
+    # Pacemaker 2.0 prints its version on stderr (and exits 64); later releases on stdout.
+    result = run(["crm_simulate", "--version"], check=False)
+    out = result.stdout + result.stderr
     match = re.search(r"Pacemaker\s+(\d+(?:\.\d+)*)", out)
     if not match:
         raise HarnessError(f"cannot read the Pacemaker version from: {out.strip()[:200]!r}")
