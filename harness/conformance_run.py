@@ -100,7 +100,7 @@ def check_case(case: corpus.Case, workdir: Path, series: str) -> CaseResult:
 def activated(name: str, progress: Callable[[str], None]) -> Iterator[release.Release]:
     """Run the release's own tools (building its root on first use) for the time of the block."""
     previous = release.active()
-    release.activate(releaseroot.ensure(name, progress=progress))
+    releaseroot.activate(name, progress=progress)
     try:
         yield release.active()
     finally:

@@ -136,7 +136,7 @@ def _rules(verdicts: Sequence[Measured]) -> list[dict[str, object]]:
 
 def record(text: str, source: Path, releases: Sequence[str], *, name: str | None = None) -> str:
     """The scenario measured on the simulate tier of each release, its verdicts as expectations."""
-    from . import engine, release, releaseroot
+    from . import engine, releaseroot
     from .tiers.simulate.backend import SimulateBackend
     from .version import pacemaker_version
 
@@ -147,7 +147,7 @@ def record(text: str, source: Path, releases: Sequence[str], *, name: str | None
         written = scenario.load(draft)
         by_release: dict[str, list[tuple[Trigger, str, str]]] = {}
         for each in releases or ["host"]:
-            release.activate(releaseroot.ensure(each, progress=lambda line: None))
+            releaseroot.activate(each, progress=lambda line: None)
             version = str(pacemaker_version())
             with SimulateBackend(workdir / each) as backend:
                 backend.up(written.nodes)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cache
+from . import cache, release
 from .errors import InputError
 from .release import PACKAGES, RELEASES, Release, host_codename
 from .runner import run
@@ -36,6 +36,29 @@ def mirror() -> str:
     except OSError:
         pass
     return "http://deb.debian.org/debian"
+
+
+# The harness reads crm_simulate's XML answer (--output-as xml), which Pacemaker has from 2.1 on.
+SUPPORTED = ">=2.1"
+
+
+def activate(name: str, progress: Callable[[str], None] = print) -> Release:
+    """Make ``name`` the release whose tools answer (built on first use); refused if its Pacemaker
+    is older than the harness can read, and the host's release stays active then."""
+    from .version import in_range, pacemaker_version
+
+    previous = release.active()
+    chosen = ensure(name, progress)
+    release.activate(chosen)
+    version = pacemaker_version()
+    if not in_range(version, SUPPORTED):
+        release.activate(previous)
+        raise InputError(
+            f"release {chosen.name} has Pacemaker {version}: its crm_simulate has no XML output "
+            "(--output-as), which the harness reads; Pacemaker has it from 2.1 on",
+            hint="releases the harness answers with: bookworm (2.1.5), trixie (3.0.0), forky (3.0.1)",
+        )
+    return chosen
 
 
 def ensure(name: str, progress: Callable[[str], None] = print) -> Release:

@@ -95,7 +95,7 @@ class SessionState:
         if self._backend is None:
             cls = tiers.get(self.tier)
             try:
-                release.activate(releaseroot.ensure(effective_release(self.config)))
+                releaseroot.activate(effective_release(self.config))
                 cls.sanity_check(self.run)
             except BackendUnavailable as exc:
                 self._unavailable = f"tier {self.tier} cannot run here: {exc}"

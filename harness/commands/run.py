@@ -97,7 +97,7 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):
     results: list[engine.CaseResult] = []
     by_release: dict[str, list[engine.CaseResult]] = {}
     for name in args.release or ["host"]:
-        release.activate(releaseroot.ensure(name, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+        releaseroot.activate(name, progress=lambda line: print(line, file=sys.stderr, flush=True))
         run_dir = args.run.resolve() if args.run else None
         backend_cls.sanity_check(run_dir)
         version = pacemaker_version()
