@@ -111,8 +111,13 @@ def write(root: ET.Element, path: Path) -> None:
 
 
 def read(path: Path) -> ET.Element:
+    return parse(read_bytes(path), path)
+
+
+def parse(data: bytes, path: Path) -> ET.Element:
+    """The XML of a CIB or scheduler input read from ``path``; not XML is the user's error."""
     try:
-        return ET.fromstring(read_bytes(path))
+        return ET.fromstring(data)
     except ET.ParseError as exc:
         raise InputError(
             f"not XML ({exc})",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,15 +73,7 @@ def _order(path: Path) -> tuple[int, str]:
 def replay_one(path: Path, workdir: Path, keep: bool = False) -> Replayed:
     """One input: read and parsed once (for its VMs and version), piped to the scheduler as it is."""
     data = cibmod.read_bytes(path)
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise InputError(
-            f"not XML ({exc})",
-            path=path,
-            line=exc.position[0],
-            hint="give a CIB or a scheduler input (pe-input-N.bz2) as a cluster saves it",
-        ) from None
+    root = cibmod.parse(data, path)
     cibmod.check_is_cib(root, path)
     try:
         planned = simulator.schedule(data, workdir, keep_as=path.name if keep else None)

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import scenario
+from harness import scenario, scenariobuild
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -66,28 +66,9 @@ WRONG: dict[str, Any] = {
     "bool": True,
     "nested-list": [["nested"]],
 }
-TOP_KEYS = [
-    "name",
-    "title",
-    "source",
-    "nodes",
-    "resources",
-    "configuration",
-    "cib",
-    "topology",
-    "styles",
-    "triggers",
-    "expect",
-    "options",
-    "measured",
-    "notes",
-    "fencing",
-    "guest",
-    "nested",
-    "attributes",
-    "status-attributes",
-]
-RULE_KEYS = ["style", "trigger", "pacemaker", "resource", "verdict", "tier", "why", "xen", "guest", "node"]
+# Every key a scenario takes, from the checker itself: a key added there is fed wrong types here too.
+TOP_KEYS = sorted(scenariobuild._TOP_KEYS)
+RULE_KEYS = sorted(scenariobuild._RULE_KEYS)
 # The values of these types are right for the key (null: the key's default), so not in the corpus.
 ACCEPTED = {
     "title": {"str"},
