@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 from harness.tiers.local.procs import Proc
@@ -33,3 +34,10 @@ def recorded_alive(state: dict) -> list[int]:
 
 def host_links() -> set[str]:
     return set(os.listdir("/sys/class/net"))
+
+
+def default_sigint() -> None:
+    """In a child about to exec: Ctrl-C as a terminal would deliver it. A test runner started in the
+    background (`pytest ... &` in a script) passes SIGINT on ignored, and a child that ignores it
+    would make every SIGINT test pass or fail for the wrong reason."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

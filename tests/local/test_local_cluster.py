@@ -25,7 +25,7 @@ from harness.tiers.local.cluster import LocalLab
 from harness.triggers import Resolved, Trigger
 from harness.version import pacemaker_version
 
-from .helpers import host_links, processes_naming, recorded_alive
+from .helpers import default_sigint, host_links, processes_naming, recorded_alive
 
 pytestmark = pytest.mark.tier("local")
 SEED = "pacemaker-ml-2012-01-xen-live-migration"
@@ -165,7 +165,12 @@ time.sleep(600)
 
 
 def _spawn(base: Path, nodes: int = 2) -> tuple[subprocess.Popen[str], Path]:
-    proc = subprocess.Popen([sys.executable, "-c", BRING_UP, str(base), str(nodes)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BRING_UP, str(base), str(nodes)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     assert proc.stdout is not None
     return proc, Path(proc.stdout.readline().strip())
 
@@ -285,6 +290,7 @@ def test_sigint_during_a_migration_leaves_nothing(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 240
     while not _migrate_to_running():
