@@ -106,8 +106,13 @@ class SessionState:
             self._backend = cls(workdir, run_dir=self.run)
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if not self._backend.concurrent and reporter is not None:
-                # A nested case takes minutes: each phase as it starts, in the session's output.
-                self._backend.progress = reporter.write_line
+                # A nested case takes minutes: each phase as it starts, in the session's output,
+                # flushed at once (CI logs are files, where output is otherwise held back).
+                def say(line: str) -> None:
+                    reporter.write_line(line)
+                    reporter.flush()
+
+                self._backend.progress = say
         if self._nodes != nodes:
             try:
                 self._backend.up(nodes)
