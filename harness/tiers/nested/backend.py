@@ -248,12 +248,14 @@ class NestedBackend(Backend):
             with phases("transition", "waiting for the DC's transition"):
                 if trigger.kind != "none":
                     self._wait_transition(survivors, inputs, TRANSITION_TIMEOUT)
-            with phases("settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"):
+            with phases(
+                "trigger-settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"
+            ):
                 self._wait_idle(survivors, SETTLE_TIMEOUT)
         finally:
             poller.stop()
         seconds = phases.seconds
-        seconds["trigger+settle"] = seconds["trigger"] + seconds["transition"] + seconds["settle"]
+        seconds["trigger+settle"] = seconds["trigger"] + seconds["transition"] + seconds["trigger-settle"]
         phases.say("settled: reading what ran")
         return self._observe(
             settled,
