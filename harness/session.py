@@ -9,8 +9,10 @@ worker to the controller), not from this process's own results.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,15 +106,8 @@ class SessionState:
             workdir = self.base() / f"{self.tier}-backend"
             workdir.mkdir(parents=True, exist_ok=True)
             self._backend = cls(workdir, run_dir=self.run)
-            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-            if not self._backend.concurrent and reporter is not None:
-                # A nested case takes minutes: each phase as it starts, in the session's output,
-                # flushed at once (CI logs are files, where output is otherwise held back).
-                def say(line: str) -> None:
-                    reporter.write_line(line)
-                    reporter.flush()
-
-                self._backend.progress = say
+            if not self._backend.concurrent:
+                self._backend.progress = progress_writer(self.config)
         if self._nodes != nodes:
             try:
                 self._backend.up(nodes)
@@ -140,6 +135,22 @@ class SessionState:
                     shutil.rmtree(child, ignore_errors=True)
             if not any(self._base.iterdir()):
                 self._base.rmdir()
+
+
+def progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
+    """A live case takes minutes: its phase lines go to the session's terminal as they come, past
+    pytest's output capture (as live logging does) and flushed (a CI log is a file)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return None
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            reporter.write_line(line)
+            reporter.flush()
+
+    return say
 
 
 STATE = pytest.StashKey[SessionState]()

@@ -115,3 +115,21 @@ def test_tier_option_env_and_unknown(pytester: pytest.Pytester, monkeypatch: pyt
     result.stderr.fnmatch_lines(["*unknown tier 'teleport'*"])
     result = pytester.runpytest("--tier", "simulate", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_live_cases_progress_passes_output_capture(pytester: pytest.Pytester) -> None:
+    """A nested case takes minutes: its phase lines must reach the terminal (or a CI log file) while
+    the test runs, not be captured with the test's output."""
+    pytester.makepyfile(
+        """
+        from harness import session
+
+        def test_progress(request):
+            session.progress_writer(request.config)("  [   1.0s] restoring every VM from the snapshot")
+            print("captured-print")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*restoring every VM from the snapshot*"])
+    result.stdout.no_fnmatch_line("*captured-print*")
