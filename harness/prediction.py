@@ -172,12 +172,20 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
     return configured, unknown
 
 
+# Bump when the way a configuration is applied changes what a load produces, so that no result of
+# the old way is served again (2: crmsh loads strictly first, a typo is an error, not a forced load).
+LOAD_RECIPE = 2
+
+
 def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> list[str]:
     """crm syntax with crmsh, or pcs commands with pcs, on the file CIB (results cached)."""
     tool = "pcs" if scenario.format == "pcs" else "crm"
     (styledir / f"configuration.{tool}").write_text(text)
-    # crmsh costs about a second per load, pcs a second per command; the result depends only on these.
-    digest = cache.key(configured.read_text(), text, release.identity(tool), release.identity("crm_simulate"))
+    # crmsh costs about a second per load, pcs a second per command; the result depends only on these,
+    # and on how the harness applies them (LOAD_RECIPE).
+    digest = cache.key(
+        configured.read_text(), text, release.identity(tool), release.identity("crm_simulate"), LOAD_RECIPE
+    )
     hit = cache.get(f"{tool}-load", digest, configured)
     if hit is not None:
         return list(hit["unknown_agents"])
