@@ -134,7 +134,13 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch), "MIGRATION_HARNESS_CACHE": "off"}
     proc = subprocess.Popen(
-        [str(exe), "run", "seed-xen"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(exe), "run", "seed-xen"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as a terminal delivers it: a test runner started in the background passes it ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not any(scratch.glob("mh-run-*/settled/*")) and time.monotonic() < deadline:
