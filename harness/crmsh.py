@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import crmtext
-from .errors import CommandFailed, InputError, summarize
+from .errors import InputError, summarize
 from .runner import Result, run
 
 _STATEMENT_ERROR = re.compile(r"ERROR: (\d+): (.*?)(?: parsing '(.*)')?$", re.M)
@@ -149,11 +149,3 @@ def _locate(text: str, number: int, statement: str | None) -> int | None:
 
 def _errors(output: str) -> list[str]:
     return complaints(output) or [summarize(output)]
-
-
-def check_available() -> None:
-    """Raise ToolMissing with the package to install if crmsh is missing."""
-    try:
-        run(["crm", "--version"], timeout=60)
-    except CommandFailed as exc:
-        raise InputError(f"crmsh does not run: {exc}") from None

@@ -102,9 +102,15 @@ def predict(cib_path: Path, trigger: Resolved, casedir: Path) -> Observation:
     """The scheduler's prediction for ``trigger`` on a live cluster's CIB snapshot."""
     casedir.mkdir(parents=True, exist_ok=True)
     root = cibmod.read(cib_path)
-    state = simulator.simulate(cib_path, casedir / "state", run_actions=False, save_output=False)
-    settled = Settled(cibmod.cib_node_names(root), cib_path, active_resources(state.result), root)
+    settled = Settled(cibmod.cib_node_names(root), cib_path, active_on(cib_path, casedir / "state"), root)
     return transition(settled, trigger, casedir)
+
+
+def active_on(cib_path: Path, prefix: Path) -> dict[str, list[str]]:
+    """Where each resource runs, as the CIB at ``cib_path`` (with its status) records it: the
+    scheduler's reading, nothing run (its answer is written beside ``prefix``)."""
+    state = simulator.simulate(cib_path, prefix, run_actions=False, save_output=False)
+    return active_resources(state.result)
 
 
 def render_evidence(observation: Observation) -> None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import cib as cibmod
-from ... import simulator, targets
+from ... import targets
 from ...errors import BackendUnavailable, HarnessError, InputError, ToolMissing
-from ...outcome import active_resources
+from ...prediction import active_on
 from ...rundir import RunDir
 from ...runner import run, which
 from ...scenario import Scenario
@@ -171,7 +171,7 @@ class LocalBackend(Backend):
         with phases("snapshot"):
             self._snapshot(settled_path)
             root = cibmod.read(settled_path)
-            active = self._active(settled_path, casedir)
+            active = active_on(settled_path, casedir / "settled-state")
         for resource in scenario.resources:
             if resource.split(":")[0] not in cibmod.resource_ids(root):
                 raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
@@ -217,10 +217,6 @@ class LocalBackend(Backend):
         lab = self._lab()
         node = lab.alive_nodes()[0]
         path.write_text(lab.run_in(node, ["cibadmin", "-Q"], what="snapshot the CIB").stdout)
-
-    def _active(self, cib_path: Path, casedir: Path) -> dict[str, list[str]]:
-        state = simulator.simulate(cib_path, casedir / "settled-state", run_actions=False, save_output=False)
-        return active_resources(state.result)
 
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> LocalObservation:

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ... import cib as cibmod
-from ... import simulator
 from ...errors import BackendUnavailable, CaseSkipped, HarnessError
-from ...outcome import Outcome, active_resources
-from ...prediction import configured_cib
+from ...outcome import Outcome
+from ...prediction import active_on, configured_cib
 from ...rundir import RunDir
 from ...scenario import Scenario
 from ...triggers import NODE_LEAVES, Resolved
@@ -193,12 +192,10 @@ class NestedBackend(Backend):
             period=scenario.guest.period,
         )
 
-    def active(self, cib_path: Path) -> dict[str, list[str]]:
+    @staticmethod
+    def active(cib_path: Path) -> dict[str, list[str]]:
         """Where each resource runs, as the CIB at ``cib_path`` records it."""
-        state = simulator.simulate(
-            cib_path, cib_path.parent / f"{cib_path.stem}-state", run_actions=False, save_output=False
-        )
-        return active_resources(state.result)
+        return active_on(cib_path, cib_path.parent / f"{cib_path.stem}-state")
 
     def _wait_idle(self, via: Sequence[str], timeout: float) -> float:
         started = time.monotonic()
