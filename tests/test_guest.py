@@ -115,3 +115,20 @@ def test_picture_has_a_time_axis_and_marks_the_downtime(tmp_path: Path) -> None:
         "downtime"
         not in picture.heartbeat_svg(rebooted, 0.1, tmp_path / "r.svg", "crash", downtime=downtime).read_text()
     )
+
+
+def test_boots_before_the_trigger_are_not_evidence() -> None:
+    """A style loaded onto a snapshot's running guest restarted it (boot A on node1, then boot B on
+    node2) before the trigger: only boot B is the guest the trigger moves."""
+    consoles = {
+        "node1": heartbeat.parse(console(BOOT_A, 0, 40, 5.0), "node1"),
+        "node2": heartbeat.parse(console(BOOT_B, 0, 30, 3.0), "node2"),
+    }
+    current, stale = heartbeat.current_boot(consoles, ["node2"])
+    assert {b.boot for b in current} == {BOOT_B} and stale == {BOOT_A}
+    # Moved live to node1 afterwards: node1's console now holds boot A's old beats and B's new ones.
+    after = heartbeat.parse(console(BOOT_A, 0, 40, 5.0) + console(BOOT_B, 31, 60, 6.2), "node1")
+    evidence = heartbeat.analyse(current + [b for b in after if b.boot not in stale], 0.1)
+    assert evidence.unbroken and evidence.boots == [BOOT_B] and evidence.nodes == ["node2", "node1"]
+    # Nothing runs yet (no node given): every beat stays, nothing is stale.
+    assert heartbeat.current_boot(consoles, []) == (consoles["node1"] + consoles["node2"], set())

@@ -129,3 +129,21 @@ def test_xl_config_for_pv_and_pvh() -> None:
     assert 'extra = "console=hvc0 mh.period=0.1 mh.dirty=0"' in pv
     pvh = xlcfg.render(Guest("pvh", 96, 0.05, 32), xlcfg.Disk("vg0"))
     assert 'type = "pvh"' in pvh and "mh.period=0.05 mh.dirty=32" in pvh
+
+
+def test_styles_that_differ_in_constraints_share_a_prepared_snapshot(tmp_path: Path) -> None:
+    """A case starts from its scenario's snapshot with the storage up and the guest running when
+    only constraints or meta attributes differ; the group style (other resources) gets its own."""
+    from harness.tiers.nested.backend import prepared_snapshot
+
+    keys = {}
+    for style in ("colocation-order", "colocation-order-no-interleave", "order-only", "colocation-only", "group"):
+        loaded, config = _configuration("seed-xen", style, tmp_path / style)
+        keys[style] = prepared_snapshot(loaded, _realize(loaded, config))
+    assert len({keys[s] for s in keys if s != "group"}) == 1
+    assert keys["group"] != keys["colocation-order"]
+    assert all(k.startswith("prepared-") for k in keys.values())
+    # Another guest (its xl config differs) never starts from this guest's snapshot.
+    loaded, config = _configuration("seed-xen", "colocation-order", tmp_path / "pvh")
+    other = scenario.Scenario(**{**loaded.__dict__, "guest": Guest(type="pvh")})
+    assert prepared_snapshot(other, _realize(other, config)) != keys["colocation-order"]

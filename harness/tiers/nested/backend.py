@@ -13,8 +13,12 @@ verdict needs both Pacemaker's migrate path and an unbroken guest.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +48,22 @@ REFORM_TIMEOUT = 180.0
 # The DC saves a scheduler input within seconds of a trigger, but a crash first waits for SBD's
 # fencing (msgwait, tens of seconds under emulation).
 TRANSITION_TIMEOUT = 240.0
+
+
+def prepared_snapshot(scenario: Scenario, made: realize.Realized) -> str:
+    """The snapshot a case of ``scenario`` can start from: its resources up and the guest running.
+
+    Keyed by the scenario, its guest and the realized resources without their meta attributes:
+    styles that differ in constraints or meta attributes only (interleave, allow-migrate) share one;
+    a style with other resources (the group style) gets its own. Constraints and meta attributes
+    are applied to the running guest, as an administrator changes a live cluster.
+    """
+    structure = copy.deepcopy(made.resources)
+    for parent in list(structure.iter()):
+        for meta in parent.findall("meta_attributes"):
+            parent.remove(meta)
+    text = json.dumps([scenario.key, repr(scenario.guest), ET.tostring(structure, encoding="unicode")])
+    return "prepared-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -153,17 +173,30 @@ class NestedBackend(Backend):
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         phases = live.Phases(progress=self.progress)
-        if not self._fresh:
-            with phases("restore", "restoring every VM from the snapshot"):
-                lab.restore()
+        snapshot = prepared_snapshot(scenario, made)
+        if snapshot in lab.snapshots():
+            # The storage stack up and the guest running, as an earlier style of this scenario left
+            # them: only the constraints and meta attributes change, on the running guest.
+            with phases("restore", f"restoring every VM from snapshot {snapshot} (storage up, guest running)"):
+                lab.restore(snapshot)
                 lab.wait_formed(timeout=REFORM_TIMEOUT)
-        self._fresh = False
-        with phases("guest", "installing the test guest on every dom0"):
-            load.prepare_guest(lab, scenario)
-        with phases("load", f"loading style {style} into the live CIB"):
-            load.load(first, made, scenario.options)
-        with phases("settle", "waiting for the storage stack and the guest to start (idle cluster)"):
-            self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+            self._fresh = False
+            with phases("load", f"applying style {style} to the running guest"):
+                load.load(first, made, scenario.options)
+            with phases("settle", "waiting for the cluster to settle with the style's constraints (idle)"):
+                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+        else:
+            if not self._fresh:
+                with phases("restore", "restoring every VM from the snapshot"):
+                    lab.restore()
+                    lab.wait_formed(timeout=REFORM_TIMEOUT)
+            self._fresh = False
+            with phases("guest", "installing the test guest on every dom0"):
+                load.prepare_guest(lab, scenario)
+            with phases("load", f"loading style {style} into the live CIB"):
+                load.load(first, made, scenario.options)
+            with phases("settle", "waiting for the storage stack and the guest to start (idle cluster)"):
+                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
         settled_path = casedir / "cib-settled.xml"
         settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
         active = self.active(settled_path)
@@ -180,6 +213,9 @@ class NestedBackend(Backend):
                 f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
                 hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log",
             )
+        if snapshot not in lab.snapshots():
+            with phases("snapshot", f"snapshot {snapshot}: storage up and guest running, for the next styles"):
+                lab.snapshot_save(snapshot)
         phases.seconds["configure"] = time.monotonic() - started
         phases.say(f"settled: {vm} on {', '.join(active[vm])}")
         return NestedSettled(
@@ -235,11 +271,18 @@ class NestedBackend(Backend):
         offsets = {n: observe.log_size(lab.node(n)) for n in lab.plan.nodes}
         # The guest's beats so far: a node that dies with the trigger takes its console log along,
         # and without them a guest started afresh elsewhere would look like one unbroken boot.
-        before_beats = [b for n in lab.plan.nodes for b in heartbeat.parse(observe.console(lab.node(n)), n)]
+        consoles = {n: heartbeat.parse(observe.console(lab.node(n)), n) for n in lab.plan.nodes}
+        before_beats, stale = heartbeat.current_boot(consoles, settled.active.get(trigger.vm, []))
+        if stale:
+            notes.append(
+                f"the guest was restarted before the trigger (while the style settled): {len(stale)} earlier "
+                "boot(s) left out of the guest's evidence"
+            )
         inputs = {n: observe.pe_inputs(lab.node(n)) for n in lab.plan.nodes}
         poller = observe.XlPoller(lab, xlcfg.NAME, report=phases.say)
         poller.start()
         try:
+            triggered = time.time()
             with phases("trigger", f"trigger: {actions.describe(trigger)}"):
                 actions.carry_out(lab, trigger)
             with phases("transition", "waiting for the DC's transition"):
@@ -266,7 +309,9 @@ class NestedBackend(Backend):
             notes,
             seconds,
             before_beats,
+            stale,
             period,
+            triggered,
         )
 
     def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
@@ -296,7 +341,9 @@ class NestedBackend(Backend):
         notes: list[str],
         seconds: dict[str, float],
         before_beats: list[heartbeat.Beat],
+        stale: set[str],
         period: float,
+        triggered: float,
     ) -> NestedObservation:
         lab = self._lab()
         evidence: dict[str, Path] = {}
@@ -316,9 +363,10 @@ class NestedBackend(Backend):
                 )
         if not reached:
             raise HarnessError("no node of the nested cluster answers after the trigger")
-        beats = before_beats + beats  # the boot before the trigger first; analyse() drops repeats
+        # The boot running at the trigger first (analyse() drops repeats); boots before it are not evidence.
+        beats = before_beats + [b for b in beats if b.boot not in stale]
         entries.sort(key=lambda e: e.start)
-        (casedir / "operations.tsv").write_text("".join(str(e) + "\n" for e in entries))
+        (casedir / "operations.tsv").write_text(observe.operations_table(entries, triggered))
         evidence["operations"] = casedir / "operations.tsv"
         after = casedir / "cib-after.xml"
         after.write_text(lab.node(reached[0]).run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
@@ -362,7 +410,7 @@ class NestedBackend(Backend):
         if guest.unbroken and guest.downtime is not None:
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
-        evidence.update(observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest))
+        evidence.update(observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest, triggered))
         evidence["verdict"] = live.write_verdict(
             casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
         )

@@ -178,8 +178,17 @@ class NestedLab(Lab):
     def _domains(self) -> list[str]:
         return self._virsh("list", "--all", "--name", what="list the run's VMs").stdout.split()
 
+    def snapshots(self) -> list[str]:
+        """The snapshots every VM of the run has: ``formed``, then one per prepared scenario."""
+        return list(self.rundir.data.get("snapshots", [SNAPSHOT] if self.rundir.data.get("snapshot") else []))
+
     def snapshot_save(self, name: str = SNAPSHOT) -> None:
         """Snapshot every VM at one instant: all paused, each saved, all resumed."""
+        self._snapshot_save(name)
+        known = self.snapshots()
+        self.rundir.update(snapshots=[*known, name] if name not in known else known)
+
+    def _snapshot_save(self, name: str) -> None:
         if self.isolation is None:
             self.vagrant.snapshot_save(name)  # another libvirtd: only Vagrant knows which VMs are ours
             return
@@ -228,7 +237,7 @@ class NestedLab(Lab):
         lines = [
             f"nested run {self.rundir.id} ({self.rundir.path}): {self.rundir.data.get('cpu', '')}",
             f"box {self.rundir.data.get('box')}, phase {self.rundir.data.get('phase')}, "
-            f"snapshot {self.rundir.data.get('snapshot')}",
+            f"snapshots {', '.join(self.snapshots()) or 'none'}",
         ]
         for st in self.vagrant.status():
             lines.append(f"  {st.name:6} {st.state}")

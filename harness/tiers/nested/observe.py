@@ -105,6 +105,18 @@ def saved_inputs(
     return saved, notes
 
 
+def operations_table(entries: list[Executed], origin: float) -> str:
+    """What ran, as a table whose times are seconds from the trigger (``origin``, the host's clock:
+    the dom0s' clocks are set from it at every restore)."""
+    origin = pcmklog.log_seconds(origin)
+    rows = ["# seconds from the trigger; rc is the OCF exit code\nstart\tend\tseconds\tnode\tresource\taction\trc\n"]
+    for e in entries:
+        rows.append(
+            f"{e.start - origin:.2f}\t{e.end - origin:.2f}\t{e.end - e.start:.2f}\t{e.node}\t{e.resource}\t{e.action}\t{e.rc}\n"
+        )
+    return "".join(rows)
+
+
 def migration_seconds(entries: list[Executed], vm: str) -> float | None:
     """How long the successful migrate_to ran (``xl migrate`` from the source), by the source's log."""
     done = [e for e in entries if e.resource == vm and e.action == "migrate_to" and e.rc == 0]
@@ -112,7 +124,8 @@ def migration_seconds(entries: list[Executed], vm: str) -> float | None:
 
 
 class XlPoller:
-    """``xl list`` on every dom0 every POLL seconds, in a thread of its own SSH connections."""
+    """The domains of every dom0 (from xenstore: never blocked by a migration) every POLL seconds,
+    in a thread of its own SSH connections."""
 
     def __init__(self, lab: NestedLab, guest: str, report: Callable[[str], None] | None = None) -> None:
         self.nodes = {name: lab.fresh_node(name) for name in lab.plan.nodes}
@@ -139,31 +152,36 @@ class XlPoller:
                 if name in dead:
                     continue
                 try:
-                    result = node.run(["xl", "list"], check=False, timeout=10)
+                    result = node.run(["sh", "-c", xl.XENSTORE_LIST], check=False, timeout=10)
                 except HarnessError:
                     dead.add(name)  # crashed or cut off: its domains are gone with it
                     continue
-                if result.ok:  # xl can fail while a migration holds its lock: no reading, not "gone"
+                if result.ok:
                     seen[name] = result.stdout
             if seen:
-                self.history.add(time.time(), seen)
+                self.history.add_xenstore(time.time(), seen)
             if self.report is not None and time.monotonic() - self._reported >= REPORT_EVERY:
                 self._reported = time.monotonic()
                 self.report(self.where())
             self._stop.wait(POLL)
 
     def where(self) -> str:
-        """Where the guest's domain is, as the last round saw it (a migration shows on both dom0s)."""
+        """Where the guest's domain is, as the last round saw it; a migration in flight (an
+        ``--incoming`` copy on the target) with how long it has run."""
         if not self.history.samples:
-            return f"guest {self.history.guest}: no xl list answered yet"
+            return f"guest {self.history.guest}: no dom0 answered yet"
         last = self.history.samples[-1]
-        seen = [
-            f"{node}: {d.name} ({d.state.strip('-') or 'idle'})"
-            for node, domains in last.by_node.items()
-            for d in domains
-            if d.name.startswith(self.history.guest)
-        ]
-        return "guest " + ("; ".join(seen) if seen else "on no dom0")
+        incoming = [n for n, ds in last.by_node.items() if any(d.name == self.history.guest + "--incoming" for d in ds)]
+        if incoming:
+            since = self.history.samples[0].time
+            for sample in reversed(self.history.samples):
+                if not any(d.name.endswith("--incoming") for ds in sample.by_node.values() for d in ds):
+                    since = sample.time
+                    break
+            source = ", ".join(last.running_on(self.history.guest)) or "?"
+            return f"guest migrating {source} -> {', '.join(incoming)} for {last.time - since:.0f} s (xl migrate)"
+        where = last.running_on(self.history.guest)
+        return f"guest {self.history.guest} " + (f"running on {', '.join(where)}" if where else "on no dom0")
 
 
 def guest_evidence(
@@ -173,7 +191,10 @@ def guest_evidence(
     history: xl.DomainHistory,
     title: str,
     guest: heartbeat.GuestEvidence,
+    origin: float,
 ) -> dict[str, Path]:
+    """The heartbeat series and picture, and where the domain ran (``xl-history.txt``, seconds from
+    the trigger at ``origin``)."""
     evidence: dict[str, Path] = {}
     series = casedir / "heartbeat.tsv"
     series.write_text("".join(f"{b.node}\t{b.boot}\t{b.n}\t{b.up}\n" for b in beats))
@@ -186,7 +207,10 @@ def guest_evidence(
         picture.heartbeat_svg(beats, period, svg, title=title, downtime=downtime)
         evidence["heartbeat-picture"] = svg
     placement = casedir / "xl-history.txt"
-    start = history.samples[0].time if history.samples else 0.0
-    placement.write_text("".join(f"{t - start:7.1f}s  {where}\n" for t, where in history.placement()))
+    lines = [
+        f"# where domain {history.guest} ran (xenstore of every dom0, every {POLL:g} s), seconds from the trigger\n"
+    ]
+    lines += [f"{t - origin:7.1f}s  {where}\n" for t, where in history.placement()]
+    placement.write_text("".join(lines))
     evidence["xl-history"] = placement
     return evidence

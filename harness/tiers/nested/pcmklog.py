@@ -35,6 +35,13 @@ def _seconds(stamp: str) -> float:
     return (parsed.tm_yday - 1) * 86400 + parsed.tm_hour * 3600 + parsed.tm_min * 60 + parsed.tm_sec + fraction
 
 
+def log_seconds(epoch: float) -> float:
+    """``epoch`` (the host's clock) on the scale ``parse`` gives: the dom0s log in UTC, and their
+    clocks are set from the host's at every restore."""
+    stamp = time.strftime("%b %d %H:%M:%S", time.gmtime(epoch))
+    return _seconds(f"{stamp}.{int((epoch % 1) * 1e6):06d}")
+
+
 def parse(text: str, agent: str = "real") -> list[Executed]:
     """The operation results in ``text`` (one node's pacemaker.log), in log order."""
     entries = []

@@ -53,6 +53,17 @@ def parse(text: str, node: str) -> list[Beat]:
     return beats
 
 
+def current_boot(consoles: dict[str, list[Beat]], running_on: list[str]) -> tuple[list[Beat], set[str]]:
+    """The beats of the boot that runs now (the last beat on a node the guest runs on), and how many
+    other boots the consoles hold (stale: a guest restarted before the trigger, as a style loaded
+    onto the running guest of a snapshot can do, is not a reboot the trigger caused)."""
+    beats = [b for node in consoles for b in consoles[node]]
+    last = next((consoles[n][-1] for n in running_on if consoles.get(n)), None)
+    if last is None:
+        return beats, set()
+    return [b for b in beats if b.boot == last.boot], {b.boot for b in beats} - {last.boot}
+
+
 def analyse(beats: list[Beat], period: float) -> GuestEvidence:
     """Beats of every node, in any order; ``period`` is the guest's heartbeat period in seconds."""
     if not beats:

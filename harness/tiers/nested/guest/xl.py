@@ -1,4 +1,9 @@
-"""Xen domains as ``xl list`` shows them on each dom0, and whether a guest ever ran on two at once.
+"""Xen domains on each dom0, and whether a guest ever ran on two at once.
+
+Read from xenstore (``XENSTORE_LIST``: each domain's id and name), not from ``xl list``: xl takes
+libxl's lock, which a migration holds for its whole length, so ``xl list`` on the source blocks
+until the guest has gone and never shows it there. xenstore has no run state; a domain named as the
+guest is taken to run (the target's copy is named ``<name>--incoming`` until it is resumed).
 
 During a live migration the guest exists on both dom0s, but only one copy runs: the target's is
 ``<name>--incoming`` (paused) until the end, the source's becomes ``<name>--migratedaway``. A guest
@@ -14,6 +19,12 @@ _ROW = re.compile(
     r"^(?P<name>\S+)\s+(?P<id>\d+)\s+(?P<mem>\d+)\s+(?P<vcpus>\d+)\s+(?P<state>[-rbpscd]{6})\s+(?P<time>[\d.]+)"
 )
 _TRANSIENT = ("--incoming", "--migratedaway")
+# One line per domain: "<domid> <name>"; dom0 included.
+XENSTORE_LIST = (
+    "for d in $(xenstore-list /local/domain); do "
+    'printf "%s %s\\n" "$d" "$(xenstore-read /local/domain/$d/name 2>/dev/null)"; done'
+)
+_XS_ROW = re.compile(r"^(?P<id>\d+) (?P<name>\S+)$")
 
 
 @dataclass(frozen=True)
@@ -21,11 +32,13 @@ class Domain:
     name: str
     id: int
     memory_mib: int
-    state: str
+    state: str  # xl's six flags; "" read from xenstore (no run state there)
 
     @property
     def running(self) -> bool:
         """Running or blocked (idle), and not a migration's paused or departing copy."""
+        if not self.state:
+            return not self.name.endswith(_TRANSIENT)
         return (
             ("r" in self.state or "b" in self.state)
             and "p" not in self.state
@@ -40,6 +53,16 @@ def parse_list(text: str) -> list[Domain]:
         match = _ROW.match(line.strip())
         if match:
             domains.append(Domain(match["name"], int(match["id"]), int(match["mem"]), match["state"]))
+    return domains
+
+
+def parse_xenstore(text: str) -> list[Domain]:
+    """``XENSTORE_LIST``'s output; a domain still being built (no name yet) is left out."""
+    domains = []
+    for line in text.splitlines():
+        match = _XS_ROW.match(line.strip())
+        if match:
+            domains.append(Domain(match["name"], int(match["id"]), 0, ""))
     return domains
 
 
@@ -60,7 +83,12 @@ class DomainHistory:
     samples: list[Sample] = field(default_factory=list)
 
     def add(self, time: float, by_node: dict[str, str]) -> None:
+        """One round of ``xl list`` outputs."""
         self.samples.append(Sample(time, {node: parse_list(text) for node, text in by_node.items()}))
+
+    def add_xenstore(self, time: float, by_node: dict[str, str]) -> None:
+        """One round of ``XENSTORE_LIST`` outputs."""
+        self.samples.append(Sample(time, {node: parse_xenstore(text) for node, text in by_node.items()}))
 
     def double_runs(self) -> list[tuple[float, list[str]]]:
         return [(s.time, s.running_on(self.guest)) for s in self.samples if len(s.running_on(self.guest)) > 1]
