@@ -54,6 +54,7 @@ class CaseResult:
     stand_ins: list[str] = field(default_factory=list)
     release: str = ""
     skipped: str | None = None  # why the case cannot run here (e.g. the style needs a newer Pacemaker)
+    facts: dict[str, str] = field(default_factory=dict)  # the tier's facts of the run (nested: xen, guest)
 
     @property
     def passed(self) -> bool:
@@ -127,6 +128,8 @@ class CaseResult:
             "tier": self.tier,
             "release": self.release,
             "pacemaker": str(self.version),
+            "facts": self.facts,
+            "guest": guest_words(observation),
             "status": self.status,
             "skipped": self.skipped,
             "error": self.error,
@@ -143,6 +146,18 @@ class CaseResult:
             "stand_ins": self.stand_ins,
             "evidence": evidence if evidence and Path(evidence).exists() else None,
         }
+
+
+def guest_words(observation: Observation | None) -> str | None:
+    """The nested tier's guest evidence in a few words (None where the tier has no real guest)."""
+    guest = getattr(observation, "guest", None)
+    if guest is None:
+        return None
+    if not guest.beats:
+        return "no heartbeat"
+    if guest.unbroken:
+        return f"kept running, down {guest.downtime * 1000:.0f} ms" if guest.downtime is not None else "kept running"
+    return f"rebooted ({len(guest.boots)} boots)"
 
 
 def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
@@ -244,6 +259,7 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         settled = backend.configure(scenario, case.style, casedir)
         result.unknown_agents = list(settled.unknown_agents)
         result.stand_ins = list(settled.stand_ins)
+        result.facts = {k: v for k, v in backend.facts(scenario).items() if v}
         resolved = resolve(case.trigger, scenario, settled)
         result.trigger = resolved
         observation = backend.trigger(settled, resolved, casedir)

@@ -2,7 +2,9 @@
 
 The ``measured:`` block is kept last in the file: one entry per tier and Pacemaker version, style by
 style, so a distro upgrade shows as a diff of that block. Everything above it stays as written.
-Verdicts of the local tier used stand-in agents; its key says so.
+Verdicts of the local tier used stand-in agents; its key says so. The nested tier's key names the
+Debian release, Xen and the guest type, and each of its cells the guest's own evidence (kept running
+and its downtime, or rebooted).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from .engine import CaseResult
+from .engine import CaseResult, guest_words
 from .errors import InputError
 
 HEADER = "# Verdicts measured by `migration-harness run --record` (tier, Pacemaker version, style, trigger)."
@@ -29,6 +31,23 @@ class Row(NamedTuple):
     trigger: str
     cell: str
     stand_ins: bool
+    release: str = ""
+    facts: dict[str, str] = {}
+    guest: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The ``measured:`` entry the row belongs to."""
+        key = f"{self.tier} pacemaker-{self.pacemaker}"
+        if self.tier == "nested":
+            parts = [self.release.split()[0] if self.release else ""]
+            parts += [f"xen-{self.facts['xen']}" if self.facts.get("xen") else "", self.facts.get("guest", "")]
+            key += " (" + ", ".join(p for p in parts if p) + ")"
+        return key + (" (stand-in agents)" if self.stand_ins else "")
+
+    @property
+    def value(self) -> str:
+        return f"{self.cell}; guest {self.guest}" if self.guest else self.cell
 
 
 def rows_from_results(results: Iterable[CaseResult]) -> list[Row]:
@@ -41,6 +60,9 @@ def rows_from_results(results: Iterable[CaseResult]) -> list[Row]:
             r.case.trigger.name,
             "; ".join(c.verdict.verdict for c in r.checks),
             bool(r.stand_ins),
+            r.release,
+            dict(r.facts),
+            guest_words(r.observation),
         )
         for r in results
         if r.checks
@@ -100,6 +122,9 @@ def _row(case: Any, scenario_paths: dict[str, list[Path]], path: Path, index: in
         trigger,
         "; ".join(v["verdict"] for v in verdicts),
         bool(case.get("stand_ins")),
+        str(case.get("release") or ""),
+        {str(k): str(v) for k, v in case["facts"].items()} if isinstance(case.get("facts"), dict) else {},
+        case["guest"] if isinstance(case.get("guest"), str) else None,
     )
 
 
@@ -111,8 +136,7 @@ def record(rows: Iterable[Row]) -> list[Path]:
         text = path.read_text()
         existing: dict[str, Any] = (yaml.safe_load(text) or {}).get("measured") or {}
         for row in file_rows:
-            key = f"{row.tier} pacemaker-{row.pacemaker}" + (" (stand-in agents)" if row.stand_ins else "")
-            existing.setdefault(key, {}).setdefault(row.style, {})[row.trigger] = row.cell
+            existing.setdefault(row.key, {}).setdefault(row.style, {})[row.trigger] = row.value
         head = text.split(f"\n{HEADER}", 1)[0].split("\nmeasured:", 1)[0].rstrip("\n")
         block = yaml.safe_dump({"measured": existing}, sort_keys=False, default_flow_style=None, width=200)
         path.write_text(f"{head}\n{HEADER}\n{block}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .engine import CaseResult
+from .engine import CaseResult, guest_words
 from .errors import FileFailure
 from .outcome import Verdict
 from .replay import Replayed, timeline
@@ -34,14 +34,7 @@ def verdict_cell(result: CaseResult) -> tuple[str, str]:
 
 def guest_cell(result: CaseResult) -> str | None:
     """The nested tier's guest evidence in a few words (None where the tier has no real guest)."""
-    guest = getattr(result.observation, "guest", None)
-    if guest is None:
-        return None
-    if not guest.beats:
-        return "no heartbeat"
-    if guest.unbroken:
-        return f"kept running, down {guest.downtime * 1000:.0f} ms" if guest.downtime is not None else "kept running"
-    return f"rebooted ({len(guest.boots)} boots)"
+    return guest_words(result.observation)
 
 
 def run_table(results: Sequence[CaseResult], failures: Sequence[FileFailure] = ()) -> str:

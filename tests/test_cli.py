@@ -176,3 +176,54 @@ def test_record_writes_measured_block_and_keeps_the_file_valid(
     results.write_text(capsys.readouterr().out)
     assert main(["record", str(results), str(path)]) == 0
     assert path.read_text() == text  # recording the same verdicts again changes nothing
+
+
+def test_record_of_nested_verdicts_names_release_xen_guest_and_the_guests_evidence(tmp_path: Path) -> None:
+    """`record` of a nested run's --json: one entry per release, Xen and guest type; each cell says
+    what the guest did."""
+    import json
+
+    import yaml
+
+    path = tmp_path / "typo.yaml"
+    path.write_text(BAD_CRM.replace("  colocaton c inf: vm1 vm1\n", ""))
+    case = {
+        "scenario": "typo",
+        "file": str(path),
+        "case": "as-written-move",
+        "style": "as-written",
+        "trigger": "move",
+        "tier": "nested",
+        "release": "bookworm",
+        "pacemaker": "2.1.5",
+        "facts": {"xen": "4.17.5", "guest": "pv"},
+        "guest": "kept running, down 17210 ms",
+        "verdicts": [{"verdict": "migrate"}],
+    }
+    results = tmp_path / "nested.json"
+    results.write_text(
+        json.dumps(
+            {
+                "cases": [
+                    case,
+                    {
+                        **case,
+                        "case": "as-written-crash",
+                        "trigger": "crash",
+                        "guest": "rebooted (2 boots)",
+                        "verdicts": [{"verdict": "start"}],
+                    },
+                ]
+            }
+        )
+    )
+    assert main(["record", str(results), str(path)]) == 0
+    measured = yaml.safe_load(path.read_text())["measured"]
+    assert measured == {
+        "nested pacemaker-2.1.5 (bookworm, xen-4.17.5, pv)": {
+            "as-written": {
+                "move": "migrate; guest kept running, down 17210 ms",
+                "crash": "start; guest rebooted (2 boots)",
+            }
+        }
+    }
