@@ -2,8 +2,9 @@
 
 usage: python benchmarks/nested_migration.py [--run DIR] [--migrations 10] [--scenario xen-lvmlockd]
 
-1. One whole case from the snapshot (restore, configure the storage stack and the guest, move the
-   guest, observe): its time, split into phases.
+1. The same case twice, side by side: from the cluster's ``formed`` snapshot (restore, the storage
+   stack and the guest brought up, the scenario's snapshot taken) and then from that scenario
+   snapshot (restore with the guest running, the style applied, move, observe): time and phases.
 2. On that cluster, the guest moved back and forth ``--migrations`` times with ``crm_resource
    --move``: for each, how long migrate_to ran (xl migrate) and the guest's downtime measured by its
    own heartbeat (the largest gap in its clock across that migration).
@@ -56,20 +57,22 @@ def main() -> int:
                 start = workdir / "live-cib.xml"
                 start.write_text(backend.lab.nodes()[0].run(["cibadmin", "-Q"]).stdout)
             else:
-                backend._fresh = False  # measure a case as every case after the first runs: from the snapshot
-                result = engine.run_case(backend, case, workdir / "case", pacemaker_version())
-                if result.error:
-                    raise HarnessError(f"the case failed: {result.error}")
-                assert result.observation is not None
-                phases = result.observation.seconds
-                print(
-                    f"one case from the snapshot ({case.full_id}): {result.seconds:.1f}s; "
-                    + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()),
-                    flush=True,
-                )
-                for check in result.checks:
-                    print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
-                start = workdir / "case" / "cib-after.xml"
+                backend._fresh = False  # measure a case as every case after the first runs: from a snapshot
+                for label in ("from the formed snapshot (baseline)", "from the scenario's snapshot"):
+                    casedir = workdir / ("case-prepared" if "scenario" in label else "case-formed")
+                    result = engine.run_case(backend, case, casedir, pacemaker_version())
+                    if result.error:
+                        raise HarnessError(f"the case failed: {result.error}")
+                    assert result.observation is not None
+                    phases = result.observation.seconds
+                    print(
+                        f"one case {label} ({case.full_id}): {result.seconds:.1f}s; "
+                        + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()),
+                        flush=True,
+                    )
+                    for check in result.checks:
+                        print(f"  verdict: {check.verdict.describe()}; {result.observation.notes[0]}", flush=True)
+                start = casedir / "cib-after.xml"
             migrations, downtimes = measure_moves(backend, vm, start, args.migrations, workdir, loaded.guest.period)
     except HarnessError as exc:
         print(f"nested_migration: {exc}", file=sys.stderr)
