@@ -134,7 +134,7 @@ def test_xl_config_for_pv_and_pvh() -> None:
 def test_styles_that_differ_in_constraints_share_a_prepared_snapshot(tmp_path: Path) -> None:
     """A case starts from its scenario's snapshot with the storage up and the guest running when
     only constraints or meta attributes differ; the group style (other resources) gets its own."""
-    from harness.tiers.nested.backend import prepared_snapshot
+    from harness.tiers.nested.load import prepared_snapshot
 
     keys = {}
     for style in ("colocation-order", "colocation-order-no-interleave", "order-only", "colocation-only", "group"):

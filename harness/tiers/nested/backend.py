@@ -13,12 +13,8 @@ verdict needs both Pacemaker's migrate path and an unbroken guest.
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import re
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,22 +44,6 @@ REFORM_TIMEOUT = 180.0
 # The DC saves a scheduler input within seconds of a trigger, but a crash first waits for SBD's
 # fencing (msgwait, tens of seconds under emulation).
 TRANSITION_TIMEOUT = 240.0
-
-
-def prepared_snapshot(scenario: Scenario, made: realize.Realized) -> str:
-    """The snapshot a case of ``scenario`` can start from: its resources up and the guest running.
-
-    Keyed by the scenario, its guest and the realized resources without their meta attributes:
-    styles that differ in constraints or meta attributes only (interleave, allow-migrate) share one;
-    a style with other resources (the group style) gets its own. Constraints and meta attributes
-    are applied to the running guest, as an administrator changes a live cluster.
-    """
-    structure = copy.deepcopy(made.resources)
-    for parent in list(structure.iter()):
-        for meta in parent.findall("meta_attributes"):
-            parent.remove(meta)
-    text = json.dumps([scenario.key, repr(scenario.guest), ET.tostring(structure, encoding="unicode")])
-    return "prepared-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -140,17 +120,9 @@ class NestedBackend(Backend):
         match = re.match(r"\d+(\.\d+)+", out.strip())
         return match.group(0) if match else ""
 
-    def _installed_agents(self, node: Node) -> set[str]:
+    def _agents_on(self, node: Node) -> set[str]:
         if self._agents is None:
-            out = node.run(
-                [
-                    "sh",
-                    "-c",
-                    'cd /usr/lib/ocf/resource.d && for p in *; do for a in "$p"/*; do '
-                    '[ -x "$a" ] && echo "ocf:$p:${a#*/}"; done; done',
-                ]
-            ).stdout
-            self._agents = set(out.split())
+            self._agents = load.installed_agents(node)
         return self._agents
 
     # -- configure -------------------------------------------------------------------------
@@ -167,13 +139,11 @@ class NestedBackend(Backend):
         if config is None:
             raise HarnessError(f"{configured}: no <configuration> in the configured CIB")
         try:
-            made = realize.realize(
-                config, vm, scenario.topology, self._installed_agents(first), xlcfg.CONFIG, xlcfg.NAME, VG
-            )
+            made = realize.realize(config, vm, scenario.topology, self._agents_on(first), xlcfg.CONFIG, xlcfg.NAME, VG)
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         phases = live.Phases(progress=self.progress)
-        snapshot = prepared_snapshot(scenario, made)
+        snapshot = load.prepared_snapshot(scenario, made)
         if snapshot in lab.snapshots():
             # The storage stack up and the guest running, as an earlier style of this scenario left
             # them: only the constraints and meta attributes change, on the running guest.

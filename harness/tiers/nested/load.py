@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
@@ -13,6 +16,35 @@ from .settings import VG
 if TYPE_CHECKING:
     from .cluster import NestedLab
     from .ssh import Node
+
+
+def prepared_snapshot(scenario: Scenario, made: realize.Realized) -> str:
+    """The snapshot a case of ``scenario`` can start from: its resources up and the guest running.
+
+    Keyed by the scenario, its guest and the realized resources without their meta attributes:
+    styles that differ in constraints or meta attributes only (interleave, allow-migrate) share one;
+    a style with other resources (the group style) gets its own. Constraints and meta attributes
+    are applied to the running guest, as an administrator changes a live cluster.
+    """
+    structure = copy.deepcopy(made.resources)
+    for parent in list(structure.iter()):
+        for meta in parent.findall("meta_attributes"):
+            parent.remove(meta)
+    text = json.dumps([scenario.key, repr(scenario.guest), ET.tostring(structure, encoding="unicode")])
+    return "prepared-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def installed_agents(node: Node) -> set[str]:
+    """The OCF agents on a dom0, as ``ocf:provider:type``."""
+    out = node.run(
+        [
+            "sh",
+            "-c",
+            'cd /usr/lib/ocf/resource.d && for p in *; do for a in "$p"/*; do '
+            '[ -x "$a" ] && echo "ocf:$p:${a#*/}"; done; done',
+        ]
+    ).stdout
+    return set(out.split())
 
 
 def prepare_guest(lab: NestedLab, scenario: Scenario) -> None:
