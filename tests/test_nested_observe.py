@@ -67,3 +67,21 @@ def test_failed_operations_in_a_cib(tmp_path: Path) -> None:
     op.set("exit-reason", "Resource agent did not complete within 20s")
     [failure] = cibmod.failed_operations(root)
     assert " start on node" in failure and failure.endswith(": Resource agent did not complete within 20s")
+
+
+def test_operations_table_is_in_seconds_from_the_trigger_per_node_clock() -> None:
+    """operations.tsv: each node's log times on the host's clock (the node's skew at the trigger
+    taken off), as seconds from the trigger."""
+    import calendar
+
+    from harness.tiers.nested import observe
+
+    entries = _entries()
+    # migrate_to began at 02:18:10.085 by node2's clock, which ran 8 s behind the host's; the
+    # trigger came 2.5 s before that.
+    triggered = calendar.timegm((2026, 11, 26, 2, 18, 7, 0, 0, 0)) + 0.585 + 8.0
+    table = observe.operations_table(entries, triggered, {"node2": -8.0, "node1": -8.0})
+    header, columns, *rows = table.splitlines()
+    assert header.startswith("# seconds from the trigger") and columns.split("\t")[:3] == ["start", "end", "seconds"]
+    row = next(r.split("\t") for r in rows if "\tmigrate_to\t" in r)
+    assert abs(float(row[0]) - 2.5) < 0.01 and 75.0 < float(row[2]) < 76.5

@@ -238,26 +238,21 @@ class NestedBackend(Backend):
         notes = list(settled.notes) + notes
         gone = trigger.node if trigger.kind in NODE_LEAVES else None
         survivors = [n for n in lab.plan.nodes if n != gone]
-        offsets = {n: observe.log_size(lab.node(n)) for n in lab.plan.nodes}
-        # The guest's beats so far: a node that dies with the trigger takes its console log along,
-        # and without them a guest started afresh elsewhere would look like one unbroken boot.
-        consoles = {n: heartbeat.parse(observe.console(lab.node(n)), n) for n in lab.plan.nodes}
-        before_beats, stale = heartbeat.current_boot(consoles, settled.active.get(trigger.vm, []))
-        if stale:
+        start = observe.TriggerStart.read(lab, settled.active.get(trigger.vm, []))
+        if start.stale:
             notes.append(
-                f"the guest was restarted before the trigger (while the style settled): {len(stale)} earlier "
+                f"the guest was restarted before the trigger (while the style settled): {len(start.stale)} earlier "
                 "boot(s) left out of the guest's evidence"
             )
-        inputs = {n: observe.pe_inputs(lab.node(n)) for n in lab.plan.nodes}
         poller = observe.XlPoller(lab, xlcfg.NAME, report=phases.say)
         poller.start()
         try:
-            triggered = time.time()
+            start.triggered = time.time()
             with phases("trigger", f"trigger: {actions.describe(trigger)}"):
                 actions.carry_out(lab, trigger)
             with phases("transition", "waiting for the DC's transition"):
                 if trigger.kind != "none":
-                    self._wait_transition(survivors, inputs, TRANSITION_TIMEOUT)
+                    self._wait_transition(survivors, start.inputs, TRANSITION_TIMEOUT)
             with phases(
                 "trigger-settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"
             ):
@@ -272,16 +267,12 @@ class NestedBackend(Backend):
             trigger,
             casedir,
             survivors,
-            offsets,
-            inputs,
+            start,
             poller.history,
             predicted,
             notes,
             seconds,
-            before_beats,
-            stale,
             period,
-            triggered,
         )
 
     def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
@@ -304,16 +295,12 @@ class NestedBackend(Backend):
         trigger: Resolved,
         casedir: Path,
         survivors: list[str],
-        offsets: dict[str, int],
-        inputs: dict[str, set[str]],
+        start: observe.TriggerStart,
         history: xl.DomainHistory,
         predicted: Outcome | None,
         notes: list[str],
         seconds: dict[str, float],
-        before_beats: list[heartbeat.Beat],
-        stale: set[str],
         period: float,
-        triggered: float,
     ) -> NestedObservation:
         lab = self._lab()
         evidence: dict[str, Path] = {}
@@ -324,7 +311,7 @@ class NestedBackend(Backend):
         reached: list[str] = []
         for name in survivors:
             try:
-                entries += observe.collect(lab.node(name), name, offsets[name], logs, evidence, beats)
+                entries += observe.collect(lab.node(name), name, start.offsets[name], logs, evidence, beats)
                 reached.append(name)
             except HarnessError as exc:
                 # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
@@ -334,14 +321,14 @@ class NestedBackend(Backend):
         if not reached:
             raise HarnessError("no node of the nested cluster answers after the trigger")
         # The boot running at the trigger first (analyse() drops repeats); boots before it are not evidence.
-        beats = before_beats + [b for b in beats if b.boot not in stale]
+        beats = start.beats + [b for b in beats if b.boot not in start.stale]
         entries.sort(key=lambda e: e.start)
-        (casedir / "operations.tsv").write_text(observe.operations_table(entries, triggered))
+        (casedir / "operations.tsv").write_text(observe.operations_table(entries, start.triggered, start.skews))
         evidence["operations"] = casedir / "operations.tsv"
         after = casedir / "cib-after.xml"
         after.write_text(lab.node(reached[0]).run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
         evidence["cib-after"] = after
-        saved, missing = observe.saved_inputs(lab, reached, inputs, casedir / "pe-inputs")
+        saved, missing = observe.saved_inputs(lab, reached, start.inputs, casedir / "pe-inputs")
         evidence["pe-inputs"] = casedir / "pe-inputs"
         notes += missing
         plan = live.planned(saved, trigger.vm, casedir / "transitions")
@@ -380,7 +367,9 @@ class NestedBackend(Backend):
         if guest.unbroken and guest.downtime is not None:
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
-        evidence.update(observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest, triggered))
+        evidence.update(
+            observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest, start.triggered)
+        )
         evidence["verdict"] = live.write_verdict(
             casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
         )

@@ -75,8 +75,12 @@ def load(node: Node, made: realize.Realized, options: dict[str, str]) -> None:
     """The realized scenario into the live CIB (the formed cluster's fencing resource stays)."""
     current = ET.fromstring(node.run(["cibadmin", "-Q", "-o", "resources"], what="read the resources").stdout)
     resources = ET.Element("resources")
-    for element in current:  # the fencing resource of the formed cluster stays
-        resources.append(element)
+    # The formed cluster's fencing resource stays; what a scenario snapshot already holds of the
+    # scenario is replaced by the style's version of it.
+    ours = {element.get("id") for element in made.resources}
+    for element in current:
+        if element.get("id") not in ours:
+            resources.append(element)
     for element in made.resources:
         resources.append(element)
     for section, element in (("resources", resources), ("constraints", made.constraints)):

@@ -12,6 +12,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,34 @@ POLL = 0.5
 REPORT_EVERY = 30.0
 # Reading a log or a listing over SSH takes well under a second; 60 s means the node is gone.
 READ_TIMEOUT = 60
+
+
+@dataclass
+class TriggerStart:
+    """The cluster just before a trigger: where each node's log ends, its saved scheduler inputs,
+    its clock's skew, and the guest's beats so far. A node that dies with the trigger takes its
+    console log along: without the beats read now, a guest started afresh elsewhere would look
+    like one unbroken boot."""
+
+    offsets: dict[str, int]
+    inputs: dict[str, set[str]]
+    skews: dict[str, float]
+    beats: list[heartbeat.Beat]  # of the boot running now
+    stale: set[str]  # earlier boots in the consoles: not evidence of this trigger
+    triggered: float = 0.0  # the host's clock as the trigger was carried out
+
+    @classmethod
+    def read(cls, lab: NestedLab, running_on: list[str]) -> TriggerStart:
+        nodes = {n: lab.node(n) for n in lab.plan.nodes}
+        consoles = {n: heartbeat.parse(console(node), n) for n, node in nodes.items()}
+        beats, stale = heartbeat.current_boot(consoles, running_on)
+        return cls(
+            offsets={n: log_size(node) for n, node in nodes.items()},
+            inputs={n: pe_inputs(node) for n, node in nodes.items()},
+            skews={n: clock_skew(node) for n, node in nodes.items()},
+            beats=beats,
+            stale=stale,
+        )
 
 
 def log_size(node: Node) -> int:
@@ -105,14 +134,26 @@ def saved_inputs(
     return saved, notes
 
 
-def operations_table(entries: list[Executed], origin: float) -> str:
-    """What ran, as a table whose times are seconds from the trigger (``origin``, the host's clock:
-    the dom0s' clocks are set from it at every restore)."""
-    origin = pcmklog.log_seconds(origin)
+def clock_skew(node: Node) -> float:
+    """How far the node's clock is ahead of the host's, in seconds. The dom0s' clocks are set from
+    the host's at every restore, but an emulated clock falls behind by seconds within minutes."""
+    before = time.time()
+    out = node.run(["date", "+%s.%N"], check=False, timeout=READ_TIMEOUT).stdout.strip()
+    after = time.time()
+    try:
+        return float(out) - (before + after) / 2
+    except ValueError:
+        return 0.0
+
+
+def operations_table(entries: list[Executed], origin: float, skews: dict[str, float]) -> str:
+    """What ran, as a table whose times are seconds from the trigger (``origin``, the host's clock),
+    each node's log times corrected by that node's clock skew at the trigger."""
     rows = ["# seconds from the trigger; rc is the OCF exit code\nstart\tend\tseconds\tnode\tresource\taction\trc\n"]
     for e in entries:
+        zero = pcmklog.log_seconds(origin + skews.get(e.node, 0.0))
         rows.append(
-            f"{e.start - origin:.2f}\t{e.end - origin:.2f}\t{e.end - e.start:.2f}\t{e.node}\t{e.resource}\t{e.action}\t{e.rc}\n"
+            f"{e.start - zero:.2f}\t{e.end - zero:.2f}\t{e.end - e.start:.2f}\t{e.node}\t{e.resource}\t{e.action}\t{e.rc}\n"
         )
     return "".join(rows)
 
@@ -135,8 +176,13 @@ class XlPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="xl-poller", daemon=True)
 
-    def start(self) -> None:
+    def start(self, first_round: float = 60.0) -> None:
+        """Start polling; return once every dom0 answered a first time (SSH connections made under
+        emulation take seconds: without this wait the first seconds after a trigger go unseen)."""
         self._thread.start()
+        deadline = time.monotonic() + first_round
+        while not self.history.samples and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.1)
 
     def stop(self) -> None:
         self._stop.set()
