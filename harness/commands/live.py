@@ -17,7 +17,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab_cls = tiers.get_lab(args.tier)
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
-    names = {"names": args.hosts} if args.hosts else {}  # the local tier names its nodes after the hosts given
+    names: dict[str, object] = {"names": args.hosts} if args.hosts else {}  # local: nodes named after the hosts
+    if args.dom0s:
+        if args.tier != "nested":
+            raise InputError("--dom0s is for the nested tier", hint="migration-harness up --tier nested --dom0s ...")
+        names["dom0s"] = args.dom0s
     lab_cls.create(
         len(args.hosts) if args.hosts else args.nodes, run, progress=lambda line: print(line, flush=True), **names
     )
