@@ -264,6 +264,8 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.trigger = resolved
         observation = backend.trigger(settled, resolved, casedir)
         result.observation = observation
+        if scenario.dom0s and backend.name != "nested":
+            observation.notes.append(dom0s_note(scenario.dom0s, backend.name))
         facts = {**backend.facts(scenario), **_trigger_facts(resolved)}
         for resource in scenario.resources:
             target = targets.find(settled.cib, resource)
@@ -282,6 +284,16 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.error = str(exc)
     result.seconds = time.monotonic() - started
     return result
+
+
+def dom0s_note(dom0s: dict[str, str], tier: str) -> str:
+    """What a scenario's per-node dom0 releases mean on a tier that runs one Pacemaker."""
+    named = ", ".join(f"{node}: {release}" for node, release in dom0s.items())
+    return (
+        f"nested dom0s ({named}) apply to the nested tier only: on the {tier} tier every node runs one "
+        "Pacemaker. In a mixed cluster the DC is a node of the newest Pacemaker (an older node cannot win "
+        "the election), so its scheduler decides: run this tier with --release of the newest dom0 to see it"
+    )
 
 
 def _trigger_facts(trigger: Resolved) -> dict[str, str]:

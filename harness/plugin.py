@@ -163,7 +163,7 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         state = session.state(self.config)
-        backend = state.backend(self.case.scenario.nodes)
+        backend = state.backend(self.case.scenario.nodes, self.case.scenario)
         assert state.version is not None  # set with the backend
         result = engine.run_case(backend, self.case, state.casedir(self.case), state.version)
         state.results.append(result)

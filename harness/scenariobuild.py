@@ -94,7 +94,7 @@ class Builder(Parts):
             ),
             options=self._options(),
             guest=self._guest(),
-            **self._nested(styles, triggers),
+            **self._nested(styles, triggers, names),
             hosts=hosts,
             attributes=self._attributes(names),
             format=fmt,

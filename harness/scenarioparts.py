@@ -49,15 +49,15 @@ class Parts(Checker):
                 for trigger, cell in self.mapping(by_trigger, "measured", key, style, wanted=wanted).items():
                     self.text(cell, "measured", key, style, trigger, wanted="a verdict (text)")
 
-    def _nested(self, styles: list[str], triggers: list[Trigger]) -> dict[str, tuple[str, ...]]:
+    def _nested(self, styles: list[str], triggers: list[Trigger], names: list[str]) -> dict[str, Any]:
         raw = self.data.get("nested")
         if raw is None:
             return {}
         raw = self.mapping(
             raw,
             "nested",
-            keys={"styles", "triggers"},
-            wanted="a mapping {styles: [...], triggers: [...]}: the cases the nested tier runs (minutes each)",
+            keys={"styles", "triggers", "dom0s"},
+            wanted="a mapping {styles: [...], triggers: [...], dom0s: {node1: bookworm}}: what the nested tier runs",
         )
         chosen_styles = self.names(raw["styles"], "nested", "styles") if "styles" in raw else ()
         chosen_triggers = self.names(raw["triggers"], "nested", "triggers") if "triggers" in raw else ()
@@ -69,16 +69,52 @@ class Parts(Checker):
                     "styles",
                     hint="styles: " + ", ".join(styles),
                 )
-        names = [t.kind for t in triggers]
+        kinds = [t.kind for t in triggers]
         for value in chosen_triggers:
-            if value not in names:
+            if value not in kinds:
                 raise self.fail(
                     f"'nested' names trigger '{value}', which the scenario does not run",
                     "nested",
                     "triggers",
-                    hint="triggers: " + ", ".join(names),
+                    hint="triggers: " + ", ".join(kinds),
                 )
-        return {"nested_styles": chosen_styles, "nested_triggers": chosen_triggers}
+        dom0s = self._dom0s(raw["dom0s"], names) if "dom0s" in raw else {}
+        return {"nested_styles": chosen_styles, "nested_triggers": chosen_triggers, "dom0s": dom0s}
+
+    def _dom0s(self, raw: Any, names: list[str]) -> dict[str, str]:
+        """``dom0s: {node1: bookworm, node2: trixie}``: the Debian release of each named dom0 (the
+        nested tier's box per node; the others run the active release)."""
+        from .tiers.nested.box import RELEASES  # here: harness.tiers imports the scenario model
+
+        example = f"{{{names[0]}: bookworm, {names[1]}: trixie}}"
+        where = ("nested", "dom0s")
+        found = self.mapping(raw, *where, wanted=f"a mapping {{node: release}}, e.g. {example}")
+        if not found:
+            raise self.fail("'dom0s' in 'nested' is empty", *where, hint=f"write e.g. dom0s: {example}, or remove it")
+        dom0s: dict[str, str] = {}
+        for node, value in found.items():
+            if node not in names:
+                shown = f"'{node}'" if isinstance(node, str) else kind_of(node)
+                raise self.fail(
+                    f"'dom0s' in 'nested' names node {shown}, which this {len(names)}-node scenario does not have",
+                    *where,
+                    str(node),
+                    hint="nodes: " + ", ".join(names),
+                )
+            if not isinstance(value, str) or value not in RELEASES:
+                what = (
+                    f"the release '{value}', which has no nested-tier box"
+                    if isinstance(value, str)
+                    else f"{kind_of(value)}, not a release name"
+                )
+                raise self.fail(
+                    f"'dom0s' in 'nested' gives {node} {what}",
+                    *where,
+                    str(node),
+                    hint="releases: " + ", ".join(RELEASES),
+                )
+            dom0s[str(node)] = value
+        return dom0s
 
     def _guest(self) -> Guest:
         raw = self.data.get("guest")
@@ -94,7 +130,7 @@ class Parts(Checker):
         if kind not in GUEST_TYPES:
             shown = f"'{kind}'" if isinstance(kind, str) else kind_of(kind)
             raise self.fail(f"unknown guest type {shown}", "guest", "type", hint="guest types: pv, pvh")
-        memory = self._number(raw, "memory", 128, integer=True)
+        memory = self._number(raw, "memory", Guest.memory_mib, integer=True)
         period = self._number(raw, "period", 0.1, integer=False)
         dirty = self._number(raw, "dirty", 0, integer=True, zero=True)
         return Guest(kind, int(memory), float(period), int(dirty))

@@ -49,7 +49,7 @@ class Guest:
     """The nested tier's real domU for the resource under test (other tiers ignore it)."""
 
     type: str = "pv"
-    memory_mib: int = 128
+    memory_mib: int = 96  # the least a Debian PV kernel boots in (80 MiB: "cannot (re-)build domain")
     period: float = 0.1  # heartbeat period, seconds
     dirty_mib: int = 0  # memory the guest keeps dirtying (a migration that cannot converge)
 
@@ -147,6 +147,9 @@ class Scenario:
     # The cases the nested tier runs (minutes each): styles and trigger names; empty = all.
     nested_styles: tuple[str, ...] = ()
     nested_triggers: tuple[str, ...] = ()
+    # The nested tier's dom0 release per node ({node1: bookworm, node2: trixie}): a mixed cluster,
+    # as in a rolling upgrade; nodes not named run the active release. Other tiers note it only.
+    dom0s: dict[str, str] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()  # node names the scenario gives (nodes: [xen01, xen02]); () = node1..N
     attributes: tuple[NodeAttribute, ...] = ()
     format: str = "crm"  # crm, xml or pcs (see FORMATS)

@@ -19,7 +19,7 @@ import pytest
 
 from . import engine, release, releaseroot, scratch, tiers
 from .errors import BackendUnavailable, HarnessError
-from .scenario import Case
+from .scenario import Case, Scenario
 from .summary import CaseSummary
 from .version import Version, pacemaker_version
 
@@ -91,7 +91,9 @@ class SessionState:
                 self._own_base = True
         return self._base
 
-    def backend(self, nodes: int) -> tiers.Backend:
+    def backend(self, nodes: int, scenario: Scenario | None = None) -> tiers.Backend:
+        """The session's backend up for ``nodes`` nodes, or for what ``scenario`` needs (the nested
+        tier's dom0 releases too: a cluster that does not fit is replaced)."""
         if self._unavailable:
             pytest.skip(self._unavailable)
         if self._backend is None:
@@ -108,9 +110,12 @@ class SessionState:
             self._backend = cls(workdir, run_dir=self.run)
             if not self._backend.concurrent:
                 self._backend.progress = progress_writer(self.config)
-        if self._nodes != nodes:
+        if self._nodes != nodes or scenario is not None:
             try:
-                self._backend.up(nodes)
+                if scenario is not None:
+                    self._backend.up_for(scenario)
+                else:
+                    self._backend.up(nodes)
             except BackendUnavailable as exc:
                 self._unavailable = f"tier {self.tier} cannot run scenarios here: {exc}"
                 pytest.skip(self._unavailable)

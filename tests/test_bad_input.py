@@ -176,6 +176,9 @@ def alias_bomb() -> str:
     return "\n".join(lines) + "\n"
 
 
+_NESTED = "nested: {styles: [order-only], triggers: [move]}"
+
+
 def odd_yaml() -> list[Bad]:
     edits = {
         "duplicate top-level key": ("nodes: 2\n", "nodes: 2\nnodes: 3\n"),
@@ -207,6 +210,12 @@ def odd_yaml() -> list[Bad]:
         "empty styles list": ("styles: [order-only]", "styles: []"),
         "empty expect list": (BASE[BASE.index("expect:") :], "expect: []\n"),
         "raw XML configuration with a topology": ("configuration: |\n", "configuration: |\n  <configuration/>\n"),
+        "nested dom0s naming an unknown node": (_NESTED, _NESTED[:-1] + ", dom0s: {node9: trixie}}"),
+        "nested dom0s with an unknown release": (_NESTED, _NESTED[:-1] + ", dom0s: {node1: sid}}"),
+        "nested dom0s release as a number": (_NESTED, _NESTED[:-1] + ", dom0s: {node2: 13}}"),
+        "nested dom0s as a list": (_NESTED, _NESTED[:-1] + ", dom0s: [node1, trixie]}"),
+        "nested dom0s empty": (_NESTED, _NESTED[:-1] + ", dom0s: {}}"),
+        "nested dom0s node as a number": (_NESTED, _NESTED[:-1] + ", dom0s: {1: trixie}}"),
     }
     found = []
     for cls, (old, new) in edits.items():

@@ -15,9 +15,19 @@ from . import EXIT_OK
 
 def cmd_up(args: argparse.Namespace) -> int:
     lab_cls = tiers.get_lab(args.tier)
+    names: dict[str, object] = {"names": args.hosts} if args.hosts else {}  # local: nodes named after the hosts
+    if args.dom0s:
+        if args.tier != "nested":
+            raise InputError("--dom0s is for the nested tier", hint="migration-harness up --tier nested --dom0s ...")
+        unknown = sorted(set(args.dom0s) - {f"node{i}" for i in range(1, args.nodes + 1)})
+        if unknown:
+            raise InputError(
+                f"--dom0s names {', '.join(unknown)}, not a dom0 of a {args.nodes}-node cluster",
+                hint="the dom0s are node1 .. node<--nodes>",
+            )
+        names["dom0s"] = args.dom0s
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
-    names = {"names": args.hosts} if args.hosts else {}  # the local tier names its nodes after the hosts given
     lab_cls.create(
         len(args.hosts) if args.hosts else args.nodes, run, progress=lambda line: print(line, flush=True), **names
     )

@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", required=True, choices=[t for t in tiers.LABS])
     p.add_argument("--nodes", type=int, default=2, choices=[2, 3])
     p.add_argument("--hosts", type=lambda t: t.split(","), metavar="A,B,...", help="local tier: the nodes' names")
+    p.add_argument(
+        "--dom0s",
+        type=_dom0s,
+        metavar="NODE=RELEASE,...",
+        help="nested tier: each named dom0's Debian release (a rolling upgrade: node1=bookworm,node2=trixie); "
+        "the SAN and the dom0s not named run the host's",
+    )
     p.set_defaults(func=live.cmd_up)
 
     for name, func, text in (
@@ -169,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("name")
     b.set_defaults(func=live.cmd_box_remove)
     return parser
+
+
+def _dom0s(text: str) -> dict[str, str]:
+    from ..tiers.nested.box import RELEASES
+
+    found: dict[str, str] = {}
+    for item in filter(None, text.split(",")):
+        node, _, name = item.partition("=")
+        if not node or name not in RELEASES:
+            raise argparse.ArgumentTypeError(f"{item!r}: write NODE=RELEASE, a release one of {', '.join(RELEASES)}")
+        found[node] = name
+    return found
 
 
 def _positive_int(text: str) -> int:

@@ -109,20 +109,14 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):
                 backend.progress = lambda line: print(line, file=sys.stderr, flush=True)
             if not args.json:
                 print(f"tier: {backend.describe()}; {len(cases)} cases from {len(scenarios)} scenario(s)", flush=True)
-            for nodes in sorted({s.nodes for s in scenarios}):
-                backend.up(nodes)
-                for each in (s for s in scenarios if s.nodes == nodes):
-                    chunk = _run_scenario(
-                        args,
-                        backend,
-                        [c for c in cases if c.scenario is each],
-                        reldir,
-                        version,
-                        failures,
-                        alone=len(scenarios) == 1,
-                    )
-                    by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
-                    results += chunk
+            # Scenarios that fit one cluster run one after another (a live tier brings a cluster up once).
+            for each in sorted(scenarios, key=lambda s: (s.nodes, sorted(s.dom0s.items()))):
+                own = [c for c in cases if c.scenario is each]
+                if own:
+                    backend.up_for(each)
+                chunk = _run_scenario(args, backend, own, reldir, version, failures, alone=len(scenarios) == 1)
+                by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)
+                results += chunk
     return results, by_release
 
 

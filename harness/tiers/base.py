@@ -86,6 +86,11 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def up(self, nodes: int) -> None: ...
 
+    def up_for(self, scenario: Scenario) -> None:
+        """Bring up (or keep) a cluster the scenario fits: its node count here; a tier whose
+        clusters differ in more (the nested tier's dom0 releases) says so."""
+        self.up(scenario.nodes)
+
     @abc.abstractmethod
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> Settled: ...
 

@@ -134,6 +134,9 @@ class LocalBackend(Backend):
         self.down()
         self.lab = LocalLab.create(nodes, RunDir.create("local"), names=names)
 
+    def up_for(self, scenario: Scenario) -> None:
+        self.up(scenario.nodes, scenario.node_names)
+
     def down(self) -> None:
         if self.lab is not None:
             lab, self.lab = self.lab, None

@@ -13,9 +13,8 @@ verdict needs both Pacemaker's migrate path and an unbroken guest.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from ...scenario import Scenario
 from ...triggers import NODE_LEAVES, Resolved
 from .. import live
 from ..base import Backend, Observation, Settled
-from . import actions, hostcaps, load, observe, realize
+from . import actions, dom0info, hostcaps, load, observe, realize, settings
 from .guest import heartbeat, xl, xlcfg
 from .settings import VG
 
@@ -69,7 +68,7 @@ class NestedBackend(Backend):
         self.lab: NestedLab | None = None
         self._fresh = False  # just formed: the first case needs no restore
         self._agents: set[str] | None = None
-        self._xen: str | None = None
+        self._dom0s: dict[str, dom0info.Dom0] = {}  # per node: release, Xen, Pacemaker
 
     @classmethod
     def sanity_check(cls, run_dir: Path | None = None) -> None:
@@ -78,11 +77,11 @@ class NestedBackend(Backend):
         hostcaps.sanity_check(isolated=True)
 
     def describe(self) -> str:
-        xen = f", Xen {self._xen}" if self._xen else ""
-        return f"nested: Vagrant + libvirt, Xen dom0 VMs + iSCSI SAN{xen}; {hostcaps.detect().describe()}"
+        dom0s = f"; dom0s: {dom0info.describe(self._dom0s)}" if self._dom0s else ""
+        return f"nested: Vagrant + libvirt, Xen dom0 VMs + iSCSI SAN{dom0s}; {hostcaps.detect().describe()}"
 
     def facts(self, scenario: Scenario) -> dict[str, str]:
-        return {"xen": self._xen or "", "guest": scenario.guest.type}
+        return {"xen": dom0info.xen_fact(self._dom0s), "guest": scenario.guest.type}
 
     def _lab(self) -> NestedLab:
         if self.lab is None:
@@ -90,43 +89,48 @@ class NestedBackend(Backend):
         return self.lab
 
     # -- up / down -------------------------------------------------------------------------
-    def up(self, nodes: int) -> None:
-        from .cluster import NestedLab
+    def up(self, nodes: int, dom0s: Mapping[str, str] | None = None) -> None:
+        """A cluster of ``nodes`` dom0s, each on its release (``dom0s``; the others on the active
+        release); the one up is kept when its identity (nodes and releases) is the one wanted."""
+        from .cluster import NestedLab, dom0_release
 
-        if self.lab is not None and len(self.lab.plan.nodes) == nodes:
+        wanted = settings.wanted_identity(nodes, dom0_release(), dom0s)
+        if self.lab is not None and self.lab.identity() == wanted:
             return
         if self.run_dir is not None:
             lab = NestedLab.attach(RunDir.open(self.run_dir))
-            if len(lab.plan.nodes) != nodes:
+            if lab.identity() != wanted:
                 raise BackendUnavailable(
-                    f"run {self.run_dir} has {len(lab.plan.nodes)} nodes, the scenario needs {nodes}",
-                    hint=f"bring up a {nodes}-node run, or leave out --run",
+                    f"run {self.run_dir} has dom0s {settings.show_identity(lab.identity())}, "
+                    f"the scenario needs {settings.show_identity(wanted)}",
+                    hint="bring up a run that fits (migration-harness up --tier nested --nodes N --dom0s "
+                    "node1=bookworm,node2=trixie), or leave out --run",
                 )
             self.lab, self._fresh = lab, False
         else:
             self.down()
-            self.lab = NestedLab.create(nodes, RunDir.create("nested"))
+            self.lab = NestedLab.create(nodes, RunDir.create("nested"), dom0s=dom0s)
             self._fresh = True
-        self._xen = self._xen_version(self.lab.nodes()[0])
+        self._agents = None
+        releases = self.lab.releases()
+        self._dom0s = {n.name: dom0info.read(n, releases.get(n.name, "")) for n in self.lab.nodes()}
+
+    def up_for(self, scenario: Scenario) -> None:
+        self.up(scenario.nodes, scenario.dom0s)
 
     def down(self) -> None:
         if self.lab is not None and self.run_dir is None:
             self.lab.down()
         self.lab = None
 
-    @staticmethod
-    def _xen_version(node: Node) -> str:
-        out = node.run(["dpkg-query", "-W", "-f", "${Version}\n", "xen-hypervisor-common"], check=False).stdout
-        match = re.match(r"\d+(\.\d+)+", out.strip())
-        return match.group(0) if match else ""
-
-    def _agents_on(self, node: Node) -> set[str]:
+    def _installed_agents(self, node: Node) -> set[str]:
         if self._agents is None:
-            self._agents = load.installed_agents(node)
+            self._agents = dom0info.installed_agents(node)
         return self._agents
 
     # -- configure -------------------------------------------------------------------------
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> NestedSettled:
+        self.up_for(scenario)
         lab = self._lab()
         started = time.monotonic()
         casedir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +143,9 @@ class NestedBackend(Backend):
         if config is None:
             raise HarnessError(f"{configured}: no <configuration> in the configured CIB")
         try:
-            made = realize.realize(config, vm, scenario.topology, self._agents_on(first), xlcfg.CONFIG, xlcfg.NAME, VG)
+            made = realize.realize(
+                config, vm, scenario.topology, self._installed_agents(first), xlcfg.CONFIG, xlcfg.NAME, VG
+            )
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         phases = live.Phases(progress=self.progress)

@@ -82,11 +82,20 @@ def host_mirrors(sources: Path = HOST_SOURCES) -> tuple[str, str]:
     return mirror, security
 
 
+def for_release(name: str, release: str) -> bool:
+    """Whether a file under provisioning/box goes into ``release``'s box: a name ending in
+    ``-<release>`` (before its extension: ``packages-trixie.txt``, ``customize15-trixie.sh``) is that
+    release's alone; any other file is every release's."""
+    stem = name.split(".", 1)[0]
+    return not any(stem.endswith(f"-{other}") for other in RELEASES if other != release)
+
+
 def inputs_hash(release: str, xen: str | None, mirror: str, security: str, inputs: Path = PROVISIONING) -> str:
-    """Hash of every build input: the files under provisioning/box, release, Xen, mirrors."""
+    """Hash of every build input: the files under provisioning/box that go into this release's box
+    (``for_release``), release, Xen, mirrors."""
     digest = hashlib.sha256()
     for path in sorted(p for p in inputs.rglob("*") if p.is_file()):
-        if path.name.startswith("packages-") and path.name != f"packages-{release}.txt":
+        if not for_release(path.name, release):
             continue
         digest.update(str(path.relative_to(inputs)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(json.dumps([release, xen, mirror, security]).encode())
@@ -150,7 +159,12 @@ def build(
     boxes_dir().mkdir(parents=True, exist_ok=True)
     snapshot = Path(tempfile.mkdtemp(prefix=".inputs-", dir=boxes_dir()))
     try:
-        shutil.copytree(PROVISIONING, snapshot / "box")
+        # Only this release's files: another release's hook must not run in this build.
+        shutil.copytree(
+            PROVISIONING,
+            snapshot / "box",
+            ignore=lambda _dir, names: [n for n in names if not for_release(n, release)],
+        )
         return _build(release, xen, mirror, security, snapshot / "box", progress, force)
     finally:
         shutil.rmtree(snapshot, ignore_errors=True)

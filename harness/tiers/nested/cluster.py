@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ... import release
@@ -51,26 +51,41 @@ class NestedLab(Lab):
     # --- bring-up -------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, nodes: int, rundir: RunDir, progress: Callable[[str], None] | None = None) -> NestedLab:
+    def create(
+        cls,
+        nodes: int,
+        rundir: RunDir,
+        progress: Callable[[str], None] | None = None,
+        dom0s: Mapping[str, str] | None = None,
+    ) -> NestedLab:
+        """``dom0s``: the release of each named dom0 (a mixed cluster, as in a rolling upgrade);
+        every other machine, the SAN included, runs the active release (``dom0_release``)."""
         progress = progress or _print
         started = time.monotonic()
         plan = settings.make_plan(rundir.id, nodes)  # bad input fails before anything starts
+        releases = settings.machine_releases(plan, dom0_release(), dom0s)
         hostcaps.sanity_check(isolated=True)
         cpu = hostcaps.detect()
         progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}")
-        name = dom0_release()
-        package = box.build(name, xen=box.choose_xen(name), progress=progress)
-        box_name = package.parent.name
+        # One box per release the machines run, each built once (or found in the cache).
+        packages = {r: box.build(r, xen=box.choose_xen(r), progress=progress) for r in dict.fromkeys(releases.values())}
+        boxes = {m: packages[r].parent.name for m, r in releases.items()}
+        box_name = boxes[settings.SAN]
         serial = rundir.path / "serial"
         serial.mkdir(exist_ok=True)
         (rundir.path / "settings.json").write_text(
-            json.dumps(settings.vagrant_settings(plan, box=box_name, cpu_mode=cpu.mode, serial_dir=serial), indent=2)
+            json.dumps(
+                settings.vagrant_settings(plan, box=box_name, boxes=boxes, cpu_mode=cpu.mode, serial_dir=serial),
+                indent=2,
+            )
         )
         settings.write_secrets(rundir.path / "secrets", plan)
         isolation = Isolation.for_run(rundir.id, rundir.path)
         rundir.update(
             nodes=nodes,
             box=box_name,
+            boxes=boxes,
+            releases=releases,
             cpu=cpu.describe(),
             cpu_mode=cpu.mode,
             isolation=isolation.to_state(),
@@ -80,7 +95,7 @@ class NestedLab(Lab):
         try:
             isolation.start(lambda iso: rundir.update(isolation=iso.to_state(), pids=_pids(iso)))
             lab = cls(rundir)
-            lab._bring_up(package, progress, started)
+            lab._bring_up({p.parent.name: p for p in packages.values()}, progress, started)
         except BaseException:
             if "lab" in locals():
                 lab.collect_logs(rundir.path / "logs")
@@ -89,14 +104,15 @@ class NestedLab(Lab):
             raise
         return lab
 
-    def _bring_up(self, package: Path, progress: Callable[[str], None], started: float) -> None:
+    def _bring_up(self, packages: dict[str, Path], progress: Callable[[str], None], started: float) -> None:
         def phase(text: str) -> None:
             self.rundir.update(phase=text)
             progress(f"[{time.monotonic() - started:6.1f}s] {text}")
 
-        phase("importing the box into Vagrant (once per box)")
-        if vagrantctl.ensure_box(self.vagrant, self.rundir.data["box"], package):
-            progress(f"[{time.monotonic() - started:6.1f}s] box {self.rundir.data['box']} imported")
+        phase(f"importing the box{'es' if len(packages) > 1 else ''} into Vagrant (once per box)")
+        for name, package in packages.items():
+            if vagrantctl.ensure_box(self.vagrant, name, package):
+                progress(f"[{time.monotonic() - started:6.1f}s] box {name} imported")
         phase(f"vagrant up: {', '.join(self.plan.machines)} in parallel")
         vagrantctl.up(self.vagrant, progress, started)
         phase("SSH and Xen on every machine")
@@ -122,6 +138,18 @@ class NestedLab(Lab):
         if rundir.data.get("tier") != "nested" or "nodes" not in rundir.data:
             raise InputError(f"{rundir.path}: not a nested-tier run")
         return cls(rundir)
+
+    def releases(self) -> dict[str, str]:
+        """The Debian release of every machine (runs from before per-node releases: the one box's)."""
+        recorded = self.rundir.data.get("releases")
+        if recorded:
+            return dict(recorded)
+        return dict.fromkeys(self.plan.machines, box_release(str(self.rundir.data.get("box", ""))))
+
+    def identity(self) -> settings.Identity:
+        """What a scenario needs of this cluster: its dom0s and the release of each."""
+        releases = self.releases()
+        return tuple((n, releases.get(n, "")) for n in self.plan.nodes)
 
     def machines(self) -> list[Node]:
         return [self.node(m) for m in self.plan.machines]
@@ -234,13 +262,15 @@ class NestedLab(Lab):
         return time.monotonic() - started
 
     def status(self) -> str:
+        data = self.rundir.data
+        boxes, releases = data.get("boxes") or {}, self.releases()
         lines = [
-            f"nested run {self.rundir.id} ({self.rundir.path}): {self.rundir.data.get('cpu', '')}",
-            f"box {self.rundir.data.get('box')}, phase {self.rundir.data.get('phase')}, "
-            f"snapshots {', '.join(self.snapshots()) or 'none'}",
+            f"nested run {self.rundir.id} ({self.rundir.path}): {data.get('cpu', '')}",
+            f"box {data.get('box')}, phase {data.get('phase')}, snapshots {', '.join(self.snapshots()) or 'none'}",
         ]
         for st in self.vagrant.status():
-            lines.append(f"  {st.name:6} {st.state}")
+            own = boxes.get(st.name, data.get("box"))
+            lines.append(f"  {st.name:6} {st.state:12} {releases.get(st.name, '?'):9} box {own}")
         result = self.nodes()[0].run(["crm_mon", "-1"], check=False)
         lines.append(result.stdout.rstrip() or result.stderr.rstrip())
         return "\n".join(lines)
@@ -295,6 +325,12 @@ class NestedLab(Lab):
     @classmethod
     def clean(cls, rundir: RunDir) -> list[str]:
         return cls._teardown(rundir, keep_dir=True)
+
+
+def box_release(name: str) -> str:
+    """The release in a box's name (``mh-<release>-xen<version>-<hash>``), "" if it has none."""
+    parts = name.split("-")
+    return parts[1] if len(parts) > 2 and parts[0] == "mh" else ""
 
 
 def _pids(isolation: Isolation) -> list[int]:

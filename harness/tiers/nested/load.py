@@ -34,19 +34,6 @@ def prepared_snapshot(scenario: Scenario, made: realize.Realized) -> str:
     return "prepared-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def installed_agents(node: Node) -> set[str]:
-    """The OCF agents on a dom0, as ``ocf:provider:type``."""
-    out = node.run(
-        [
-            "sh",
-            "-c",
-            'cd /usr/lib/ocf/resource.d && for p in *; do for a in "$p"/*; do '
-            '[ -x "$a" ] && echo "ocf:$p:${a#*/}"; done; done',
-        ]
-    ).stdout
-    return set(out.split())
-
-
 def prepare_guest(lab: NestedLab, scenario: Scenario) -> None:
     """On every dom0: the guest's xl config and initramfs; once on the shared VG: its disk."""
     config = xlcfg.render(scenario.guest, xlcfg.Disk(VG)).encode()

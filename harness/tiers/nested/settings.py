@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,24 +53,55 @@ def make_plan(run_id: str, nodes: int) -> Plan:
         raise InputError(f"run id {run_id!r}: letters and digits only, at most 12")
     h = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16)
     a, b = h % 64, (h >> 8) % 256
-    names = tuple(f"node{i}" for i in range(1, nodes + 1))
+    names = node_names(nodes)
     cluster_prefix = f"10.{128 + a}.{b}."
     addresses = {SAN: cluster_prefix + "10"}
     addresses.update({name: cluster_prefix + str(11 + i) for i, name in enumerate(names)})
     return Plan(run_id, names, addresses, f"10.{64 + a}.{b}.0/24", cluster_prefix)
 
 
+def machine_releases(plan: Plan, default: str, dom0s: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Debian release of every machine: the dom0s named in ``dom0s`` run theirs (a mixed
+    cluster, as in a rolling upgrade), every other machine, the SAN included, runs ``default``."""
+    unknown = sorted(set(dom0s or {}) - set(plan.nodes))
+    if unknown:
+        raise InputError(
+            f"dom0s names {', '.join(unknown)}, not a dom0 of this {len(plan.nodes)}-node cluster",
+            hint="dom0s: " + ", ".join(plan.nodes),
+        )
+    return {m: (dom0s or {}).get(m, default) for m in plan.machines}
+
+
+Identity = tuple[tuple[str, str], ...]  # ((node, release), ...): what a scenario needs of a cluster
+
+
+def node_names(nodes: int) -> tuple[str, ...]:
+    return tuple(f"node{i}" for i in range(1, nodes + 1))
+
+
+def wanted_identity(nodes: int, default: str, dom0s: Mapping[str, str] | None = None) -> Identity:
+    """The dom0s a scenario needs and the release of each (``default`` where it names none)."""
+    return tuple((n, (dom0s or {}).get(n, default)) for n in node_names(nodes))
+
+
+def show_identity(identity: Identity) -> str:
+    return ", ".join(f"{node} {release}" for node, release in identity)
+
+
 def vagrant_settings(
     plan: Plan,
     *,
     box: str,
+    boxes: Mapping[str, str] | None = None,
     cpu_mode: str,
     serial_dir: Path,
     memory: int = 1280,
     san_memory: int = 1024,
     libvirt_uri: str | None = None,
 ) -> dict:
-    """The JSON the Vagrantfile reads from $MH_SETTINGS."""
+    """The JSON the Vagrantfile reads from $MH_SETTINGS; ``boxes``: a machine's own box where it
+    differs from ``box`` (a mixed-release cluster)."""
+    boxes = boxes or {}
     return {
         "run_id": plan.run_id,
         "box": box,
@@ -80,7 +112,8 @@ def vagrant_settings(
         "management": {"name": f"{plan.prefix}mgmt", "address": plan.management_cidr},
         "cluster": {"name": f"{plan.prefix}cl", "netmask": "255.255.255.0"},
         "machines": [
-            {"name": m, "role": "san" if m == SAN else "node", "ip": plan.addresses[m]} for m in plan.machines
+            {"name": m, "role": "san" if m == SAN else "node", "ip": plan.addresses[m], "box": boxes.get(m, box)}
+            for m in plan.machines
         ],
         "serial_dir": str(serial_dir),
         "libvirt_uri": libvirt_uri,
