@@ -132,3 +132,23 @@ def test_boots_before_the_trigger_are_not_evidence() -> None:
     assert evidence.unbroken and evidence.boots == [BOOT_B] and evidence.nodes == ["node2", "node1"]
     # Nothing runs yet (no node given): every beat stays, nothing is stale.
     assert heartbeat.current_boot(consoles, []) == (consoles["node1"] + consoles["node2"], set())
+
+
+def test_xenstore_readings_and_double_runs_only_when_read_at_once() -> None:
+    """Domains from xenstore (real output of a dom0 during a migration: the target's copy is
+    --incoming); dom0s polled independently are a double run only when read at overlapping times."""
+    source = "0 Domain-0\n1 guest\n"
+    target = "0 Domain-0\n2 guest--incoming\n"
+    after = "0 Domain-0\n2 guest\n"
+    assert [(d.name, d.id, d.running) for d in xl.parse_xenstore(target)] == [
+        ("Domain-0", 0, True),
+        ("guest--incoming", 2, False),
+    ]
+    history = xl.DomainHistory("guest")
+    history.add_xenstore(1.0, {"node1": source, "node2": target}, {"node1": (0.5, 1.0), "node2": (0.6, 0.9)})
+    # node1's last reading (slow: its dom0 sends the migration) is older than node2's new one.
+    history.add_xenstore(9.0, {"node1": source, "node2": after}, {"node1": (0.5, 1.0), "node2": (8.5, 9.0)})
+    assert history.double_runs() == []
+    history.add_xenstore(10.0, {"node1": source, "node2": after}, {"node1": (9.2, 9.9), "node2": (9.5, 10.0)})
+    assert history.double_runs() == [(10.0, ["node1", "node2"])]
+    assert [where for _, where in history.placement()] == ["node1", "node1,node2"]

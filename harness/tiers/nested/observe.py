@@ -166,7 +166,11 @@ def migration_seconds(entries: list[Executed], vm: str) -> float | None:
 
 class XlPoller:
     """The domains of every dom0 (from xenstore: never blocked by a migration) every POLL seconds,
-    in a thread of its own SSH connections."""
+    a thread and an SSH connection per dom0, so a dom0 slowed down by the migration it sends
+    delays only its own readings. A dom0 is taken for gone (crashed, fenced, cut off) after
+    GONE_AFTER failed readings in a row, not at the first slow one."""
+
+    GONE_AFTER = 3
 
     def __init__(self, lab: NestedLab, guest: str, report: Callable[[str], None] | None = None) -> None:
         self.nodes = {name: lab.fresh_node(name) for name in lab.plan.nodes}
@@ -174,42 +178,60 @@ class XlPoller:
         self.report = report
         self._reported = time.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="xl-poller", daemon=True)
+        self._lock = threading.Lock()
+        self._latest: dict[str, tuple[float, float, str]] = {}  # node -> (asked, answered, output)
+        self._threads = [
+            threading.Thread(target=self._loop, args=(name,), name=f"xl-poller-{name}", daemon=True)
+            for name in self.nodes
+        ]
 
     def start(self, first_round: float = 60.0) -> None:
         """Start polling; return once every dom0 answered a first time (SSH connections made under
         emulation take seconds: without this wait the first seconds after a trigger go unseen)."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         deadline = time.monotonic() + first_round
-        while not self.history.samples and time.monotonic() < deadline and self._thread.is_alive():
+        while len(self._latest) < len(self.nodes) and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
         for node in self.nodes.values():
             node.close()
 
-    def _loop(self) -> None:
-        dead: set[str] = set()
-        while not self._stop.is_set():
-            seen: dict[str, str] = {}
-            for name, node in self.nodes.items():
-                if name in dead:
-                    continue
-                try:
-                    result = node.run(["sh", "-c", xl.XENSTORE_LIST], check=False, timeout=10)
-                except HarnessError:
-                    dead.add(name)  # crashed or cut off: its domains are gone with it
-                    continue
-                if result.ok:
-                    seen[name] = result.stdout
-            if seen:
-                self.history.add_xenstore(time.time(), seen)
-            if self.report is not None and time.monotonic() - self._reported >= REPORT_EVERY:
-                self._reported = time.monotonic()
-                self.report(self.where())
+    def _loop(self, name: str) -> None:
+        node, failures = self.nodes[name], 0
+        while not self._stop.is_set() and failures < self.GONE_AFTER:
+            asked = time.time()
+            try:
+                result = node.run(["sh", "-c", xl.XENSTORE_LIST], check=False, timeout=30)
+            except HarnessError:
+                result = None
+            if result is None or not result.ok:
+                failures += 1
+                if failures >= self.GONE_AFTER:  # its domains are gone with it
+                    with self._lock:
+                        self._latest.pop(name, None)
+                        self._record(time.time())
+                self._stop.wait(POLL)
+                continue
+            failures = 0
+            with self._lock:
+                self._latest[name] = (asked, time.time(), result.stdout)
+                self._record(time.time())
+                if self.report is not None and time.monotonic() - self._reported >= REPORT_EVERY:
+                    self._reported = time.monotonic()
+                    self.report(self.where())
             self._stop.wait(POLL)
+
+    def _record(self, now: float) -> None:
+        """A sample of every dom0's latest reading, with the interval each was read in."""
+        latest = dict(self._latest)
+        self.history.add_xenstore(
+            now, {n: out for n, (_, _, out) in latest.items()}, {n: (a, b) for n, (a, b, _) in latest.items()}
+        )
 
     def where(self) -> str:
         """Where the guest's domain is, as the last round saw it; a migration in flight (an

@@ -68,10 +68,17 @@ def parse_xenstore(text: str) -> list[Domain]:
 
 @dataclass
 class Sample:
-    """One polling round: the domains of every dom0 at (about) the same time."""
+    """One polling round: the domains of every dom0 at (about) the same time; with ``spans``, the
+    interval in which each dom0's reading was taken (readings of dom0s polled independently)."""
 
     time: float
     by_node: dict[str, list[Domain]]
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def at_once(self, nodes: list[str]) -> bool:
+        """Whether the readings of ``nodes`` were taken at overlapping times (unknown: yes)."""
+        known = [self.spans[n] for n in nodes if n in self.spans]
+        return len(known) < 2 or max(a for a, _ in known) <= min(b for _, b in known)
 
     def running_on(self, guest: str) -> list[str]:
         return [node for node, domains in self.by_node.items() if any(d.name == guest and d.running for d in domains)]
@@ -86,12 +93,19 @@ class DomainHistory:
         """One round of ``xl list`` outputs."""
         self.samples.append(Sample(time, {node: parse_list(text) for node, text in by_node.items()}))
 
-    def add_xenstore(self, time: float, by_node: dict[str, str]) -> None:
-        """One round of ``XENSTORE_LIST`` outputs."""
-        self.samples.append(Sample(time, {node: parse_xenstore(text) for node, text in by_node.items()}))
+    def add_xenstore(
+        self, time: float, by_node: dict[str, str], spans: dict[str, tuple[float, float]] | None = None
+    ) -> None:
+        """One round of ``XENSTORE_LIST`` outputs (``spans``: when each was read)."""
+        self.samples.append(Sample(time, {node: parse_xenstore(text) for node, text in by_node.items()}, spans or {}))
 
     def double_runs(self) -> list[tuple[float, list[str]]]:
-        return [(s.time, s.running_on(self.guest)) for s in self.samples if len(s.running_on(self.guest)) > 1]
+        found = []
+        for sample in self.samples:
+            running = sample.running_on(self.guest)
+            if len(running) > 1 and sample.at_once(running):
+                found.append((sample.time, running))
+        return found
 
     def placement(self) -> list[tuple[float, str]]:
         """When the guest changed node (or stopped running anywhere: '-')."""
