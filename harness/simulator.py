@@ -106,7 +106,15 @@ def planned_outcome(result: ET.Element, graph: ET.Element) -> oc.Outcome:
     """The verdicts of a planned transition: named as the scheduler's summary names them, or, where
     the answer carries no summary at all (not an empty one), from the graph's operations."""
     if result.find("actions") is None:
-        outcome = oc.classify(graph, None, oc.active_resources(result))
+        # As the summary of an older Pacemaker names them: what ran on a node the answer's
+        # injection failed is not running any more (Start on the survivor, not a move from it).
+        failing = {m.get("node") for m in result.iter("modify_node") if m.get("action") == "Failing"}
+        active = {
+            rid: kept
+            for rid, nodes in oc.active_resources(result).items()
+            if (kept := [n for n in nodes if n not in failing])
+        }
+        outcome = oc.classify(graph, None, active)
         if outcome.verdicts:
             outcome.notes.append(MISSING_SUMMARY)
         return outcome

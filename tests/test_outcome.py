@@ -113,5 +113,8 @@ def test_an_answer_without_a_summary_is_judged_by_its_graph() -> None:
     assert answer.find("actions") is None
     outcome = simulator.planned_outcome(answer, ET.parse(data / "graph.xml").getroot())
     verdict = outcome["vm-guest"]
-    assert (verdict.verdict, verdict.to_node) == ("start", "node2")
+    # As 2.1.5's summary names it ("Start vm-guest ( node2 )"): a start on the survivor, not a
+    # move from the failed node, so the releases' verdicts read the same side by side.
+    assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("start", None, "node2")
     assert simulator.MISSING_SUMMARY in outcome.notes
+
