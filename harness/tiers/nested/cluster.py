@@ -207,8 +207,17 @@ class NestedLab(Lab):
         return self._virsh("list", "--all", "--name", what="list the run's VMs").stdout.split()
 
     def snapshots(self) -> list[str]:
-        """The snapshots every VM of the run has: ``formed``, then one per prepared scenario."""
-        return list(self.rundir.data.get("snapshots", [SNAPSHOT] if self.rundir.data.get("snapshot") else []))
+        """The snapshots every VM of the run has: ``formed``, then one per prepared scenario. Asked
+        of the run's libvirtd where there is one (another process attached to the run, e.g.
+        `run --run DIR`, may have taken some); else as the run state records them."""
+        recorded = list(self.rundir.data.get("snapshots", [SNAPSHOT] if self.rundir.data.get("snapshot") else []))
+        if self.isolation is None or self.isolation.libvirtd is None:
+            return recorded
+        domains = self._domains()
+        if not domains:
+            return recorded
+        names = self._virsh("snapshot-list", "--domain", domains[0], "--name", what="list snapshots").stdout.split()
+        return [SNAPSHOT, *sorted(n for n in names if n != SNAPSHOT)] if SNAPSHOT in names else names
 
     def snapshot_save(self, name: str = SNAPSHOT) -> None:
         """Snapshot every VM at one instant: all paused, each saved, all resumed."""
