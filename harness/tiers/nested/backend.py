@@ -315,15 +315,19 @@ class NestedBackend(Backend):
         entries: list[live.Executed] = []
         beats: list[heartbeat.Beat] = []
         reached: list[str] = []
+        collected = observe.collect_all({n: lab.node(n) for n in survivors}, start.offsets, logs)
         for name in survivors:
-            try:
-                entries += observe.collect(lab.node(name), name, start.offsets[name], logs, evidence, beats)
-                reached.append(name)
-            except HarnessError as exc:
+            got = collected[name]
+            if isinstance(got, HarnessError):
                 # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
                 notes.append(
-                    f"{name} unreachable after the trigger ({exc.message}): its operations and console are missing"
+                    f"{name} unreachable after the trigger ({got.message}): its operations and console are missing"
                 )
+                continue
+            entries += got.entries
+            beats += got.beats
+            evidence.update(got.evidence)
+            reached.append(name)
         if not reached:
             raise HarnessError("no node of the nested cluster answers after the trigger")
         # The boot running at the trigger first (analyse() drops repeats); boots before it are not evidence.

@@ -127,6 +127,32 @@ def collect(
     return pcmklog.parse(text)
 
 
+@dataclass
+class Collected:
+    """What one node showed after a trigger."""
+
+    entries: list[Executed]
+    beats: list[heartbeat.Beat]
+    evidence: dict[str, Path]
+
+
+def collect_all(nodes: dict[str, Node], offsets: dict[str, int], logs: Path) -> dict[str, Collected | HarnessError]:
+    """``collect`` on every node at once (a thread each: a dozen SSH reads cost seconds each under
+    emulation); a node that does not answer gives its error instead."""
+
+    def one(name: str) -> Collected | HarnessError:
+        evidence: dict[str, Path] = {}
+        beats: list[heartbeat.Beat] = []
+        try:
+            entries = collect(nodes[name], name, offsets[name], logs, evidence, beats)
+        except HarnessError as exc:
+            return exc
+        return Collected(entries, beats, evidence)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        return dict(zip(nodes, pool.map(one, nodes)))
+
+
 def saved_inputs(
     lab: NestedLab, survivors: list[str], before: dict[str, set[str]], target: Path
 ) -> tuple[list[Path], list[str]]:
