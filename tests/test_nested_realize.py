@@ -147,3 +147,16 @@ def test_styles_that_differ_in_constraints_share_a_prepared_snapshot(tmp_path: P
     loaded, config = _configuration("seed-xen", "colocation-order", tmp_path / "pvh")
     other = scenario.Scenario(**{**loaded.__dict__, "guest": Guest(type="pvh")})
     assert prepared_snapshot(other, _realize(other, config)) != keys["colocation-order"]
+
+
+def test_the_guests_timeouts_are_raised_for_emulation(tmp_path: Path) -> None:
+    """The poster's start timeout of 60 s fails a start that takes 54-61 s under emulation (a
+    group-style move then failed over back): the nested tier raises it, and says so."""
+    loaded, config = _configuration("seed-xen", "group", tmp_path)
+    made = _realize(loaded, config)
+    vm = next(p for p in made.resources.iter("primitive") if p.get("id") == "vm-webdev")
+    timeouts = {op.get("name"): op.get("timeout") for op in vm.iter("op") if op.get("interval") in {"0", "0s"}}
+    assert timeouts["start"] == "180s" and timeouts["migrate_to"] == "300s", timeouts
+    assert any("timeouts raised for software emulation" in n and "start 60 -> 180s" in n for n in made.notes), (
+        made.notes
+    )

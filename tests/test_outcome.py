@@ -117,4 +117,3 @@ def test_an_answer_without_a_summary_is_judged_by_its_graph() -> None:
     # move from the failed node, so the releases' verdicts read the same side by side.
     assert (verdict.verdict, verdict.from_node, verdict.to_node) == ("start", None, "node2")
     assert simulator.MISSING_SUMMARY in outcome.notes
-

@@ -145,7 +145,9 @@ def predict(before: Path, trigger: Resolved, directory: Path) -> tuple[Outcome |
 
 def judge(vm: str, verdict: Verdict, entries: list[Executed], plan: Plan, predicted: Outcome | None) -> list[str]:
     """What both oracles and the executed operations say beside the verdict."""
-    notes = [f"failed: {entry}" for entry in failed(entries)]
+    notes = [
+        f"failed: {e.resource} {e.action} on {e.node}, rc={e.rc} after {e.end - e.start:.1f} s" for e in failed(entries)
+    ]
     if verdict.verdict == "migrate":
         ran = {e.action for e in entries if e.resource == vm and e.rc == 0}
         if not {"migrate_to", "migrate_from"} <= ran:

@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from ...errors import HarnessError
+from ...prediction import parse_interval_ms
 from ...styles import Topology
 
 XEN_AGENT = ("ocf", "heartbeat", "Xen")
@@ -127,6 +128,12 @@ def realize(
     for op in primitive.iter("op"):
         if op.attrib.pop("start-delay", None) is not None:
             notes.append(f"nested tier: {vm}'s monitor start-delay dropped (it holds each transition open that long)")
+    raised = _emulation_timeouts(primitive)
+    if raised:
+        notes.append(
+            f"nested tier: {vm}'s timeouts raised for software emulation (the guest's start takes about a minute, "
+            f"xl migrate about two): {', '.join(raised)}"
+        )
     missing = sorted({agent_of(p) for p in resources.iter("primitive")} - installed - {agent_of(primitive)})
     if not missing:
         return Realized(resources, constraints, notes)
@@ -136,6 +143,29 @@ def realize(
             "topology saying which clone is the VM's storage"
         )
     return _realize_storage(resources, constraints, parents, primitive, topology, vg, missing, notes)
+
+
+# What the test guest's operations take under software emulation (QEMU TCG, 2 cores), with room:
+# start 54-61 s and xl migrate 95-112 s were measured; a poster's 60 s would fail a start that works.
+EMULATION_TIMEOUTS = {"start": 180, "stop": 180, "migrate_to": 300, "migrate_from": 180}
+
+
+def _emulation_timeouts(primitive: ET.Element) -> list[str]:
+    """The VM's start, stop and migrate timeouts at least EMULATION_TIMEOUTS; what was raised."""
+    raised = []
+    operations = primitive.find("operations")
+    if operations is None:
+        operations = ET.SubElement(primitive, "operations")
+    vm = primitive.get("id", "")
+    for name, floor in EMULATION_TIMEOUTS.items():
+        ops = [op for op in operations.findall("op") if op.get("name") == name]
+        if not ops:
+            ops = [ET.SubElement(operations, "op", id=f"{vm}-{name}-emulation", name=name, interval="0")]
+        for op in ops:
+            if parse_interval_ms(op.get("timeout", "20s")) < floor * 1000:
+                raised.append(f"{name} {op.get('timeout', 'default')} -> {floor}s")
+                op.set("timeout", f"{floor}s")
+    return raised
 
 
 def _guest_params(primitive: ET.Element, xmfile: str, domain: str) -> None:
