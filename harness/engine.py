@@ -291,8 +291,9 @@ def dom0s_note(dom0s: dict[str, str], tier: str) -> str:
     named = ", ".join(f"{node}: {release}" for node, release in dom0s.items())
     return (
         f"nested dom0s ({named}) apply to the nested tier only: on the {tier} tier every node runs one "
-        "Pacemaker. In a mixed cluster the DC is a node of the newest Pacemaker (an older node cannot win "
-        "the election), so its scheduler decides: run this tier with --release of the newest dom0 to see it"
+        "Pacemaker. In a mixed cluster the DC's scheduler decides, and the DC is not always the newest: an "
+        "upgraded node that rejoins leaves the DC in place (measured: a 2.1.5 DC beside a 3.0.0 node). Run this "
+        "tier with --release of each release to see both schedulers' answers"
     )
 
 
