@@ -251,11 +251,9 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.skipped = f"style {style.name} needs Pacemaker {style.pacemaker}, this is {version}"
         return result
     try:
-        if backend.name == "nested" and (scenario.hosts or scenario.attributes):
-            raise CaseSkipped(
-                "nested tier: the scenario names its own hosts or node attributes; the nested tier's dom0s are "
-                "node1, node2 (, node3) and it does not rename them or set attributes: run it on simulate or local"
-            )
+        reason = backend.cannot_run(scenario)
+        if reason:
+            raise CaseSkipped(reason)
         settled = backend.configure(scenario, case.style, casedir)
         result.unknown_agents = list(settled.unknown_agents)
         result.stand_ins = list(settled.stand_ins)

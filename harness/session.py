@@ -110,6 +110,8 @@ class SessionState:
             self._backend = cls(workdir, run_dir=self.run)
             if not self._backend.concurrent:
                 self._backend.progress = progress_writer(self.config)
+        if scenario is not None and self._backend.cannot_run(scenario):
+            return self._backend  # the case skips itself with the reason: no cluster for it
         if self._nodes != nodes or scenario is not None:
             try:
                 if scenario is not None:

@@ -160,3 +160,26 @@ def test_the_guests_timeouts_are_raised_for_emulation(tmp_path: Path) -> None:
     assert any("timeouts raised for software emulation" in n and "start 60 -> 180s" in n for n in made.notes), (
         made.notes
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("seed-xen", None),
+        ("xen-lvmlockd", None),
+        ("rolling-upgrade", None),
+        ("seapath-meta-25", "names its own hosts"),
+        ("users-2016-libvirtd", "the nested tier runs Xen guests"),
+        ("ra-489-ssh-tunnel", "names its own hosts"),
+    ],
+)
+def test_what_the_nested_tier_cannot_run_is_known_before_a_cluster(
+    name: str, reason: str | None, tmp_path: Path
+) -> None:
+    """A scenario the nested tier would only skip (a 3-node VirtualDomain report, say) must not cost a
+    cluster bring-up: the reason comes from the scenario alone."""
+    from harness.tiers.nested.backend import NestedBackend
+
+    [path] = scenario.find([name])
+    said = NestedBackend(tmp_path).cannot_run(scenario.load(path))
+    assert (said is None) if reason is None else (said is not None and reason in said), said

@@ -112,7 +112,7 @@ def _run_releases(args, backend_cls, cases, scenarios, workdir, failures):
             # Scenarios that fit one cluster run one after another (a live tier brings a cluster up once).
             for each in sorted(scenarios, key=lambda s: (s.nodes, sorted(s.dom0s.items()))):
                 own = [c for c in cases if c.scenario is each]
-                if own:
+                if own and not backend.cannot_run(each):
                     backend.up_for(each)
                 chunk = _run_scenario(args, backend, own, reldir, version, failures, alone=len(scenarios) == 1)
                 by_release.setdefault(f"{label} (Pacemaker {version})", []).extend(chunk)

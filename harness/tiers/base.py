@@ -86,6 +86,12 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def up(self, nodes: int) -> None: ...
 
+    def cannot_run(self, scenario: Scenario) -> str | None:
+        """Why this tier cannot run any case of ``scenario`` (known without a cluster), or None.
+        Asked before a cluster is brought up for it: a 3-node scenario the tier would only skip
+        must not cost a 3-node bring-up."""
+        return None
+
     def up_for(self, scenario: Scenario) -> None:
         """Bring up (or keep) a cluster the scenario fits: its node count here; a tier whose
         clusters differ in more (the nested tier's dom0 releases) says so."""

@@ -206,7 +206,12 @@ def test_the_rolling_upgrade_scenarios_name_their_dom0s() -> None:
         assert [(c.style, c.trigger.kind, c.trigger.node) for c in loaded.cases("nested")] == [
             ("colocation-order", "move", target)
         ]
-        assert all("nested" not in rule.tier for rule in loaded.rules)  # nested: recorded, not expected
+        # The nested tier's verdicts as measured on a mixed cluster: old -> new migrates, new -> old
+        # cannot (trixie's Xen has no shadow paging for a PV guest's log-dirty).
+        nested = [rule for rule in loaded.rules if "nested" in rule.tier]
+        assert [rule.expectation.verdicts for rule in nested] == (
+            [("migrate",)] if name == "rolling-upgrade" else [("recover", "move")]
+        ), nested
 
 
 def test_a_scenario_without_dom0s_has_none(tmp_path: Path) -> None:

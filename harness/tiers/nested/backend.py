@@ -68,6 +68,7 @@ class NestedBackend(Backend):
         self.lab: NestedLab | None = None
         self._fresh = False  # just formed: the first case needs no restore
         self._agents: set[str] | None = None
+        self._cannot: dict[str, str | None] = {}
         self._dom0s: dict[str, dom0info.Dom0] = {}  # per node: release, Xen, Pacemaker
 
     @classmethod
@@ -117,6 +118,11 @@ class NestedBackend(Backend):
 
     def up_for(self, scenario: Scenario) -> None:
         self.up(scenario.nodes, scenario.dom0s)
+
+    def cannot_run(self, scenario: Scenario) -> str | None:
+        if scenario.key not in self._cannot:
+            self._cannot[scenario.key] = load.cannot_run(scenario, self.workdir / "precheck")
+        return self._cannot[scenario.key]
 
     def down(self) -> None:
         if self.lab is not None and self.run_dir is None:
@@ -258,7 +264,7 @@ class NestedBackend(Backend):
                 actions.carry_out(lab, trigger)
             with phases("transition", "waiting for the DC's transition"):
                 if trigger.kind != "none":
-                    self._wait_transition(survivors, start.inputs, TRANSITION_TIMEOUT)
+                    observe.wait_transition(lab, survivors, start.inputs, TRANSITION_TIMEOUT)
             with phases(
                 "trigger-settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"
             ):
@@ -280,20 +286,6 @@ class NestedBackend(Backend):
             seconds,
             period,
         )
-
-    def _wait_transition(self, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
-        """Until a surviving node saved a scheduler input after the trigger (the DC noticed)."""
-        lab = self._lab()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name in survivors:
-                try:
-                    if observe.pe_inputs(lab.node(name)) - before.get(name, set()):
-                        return
-                except HarnessError:
-                    continue  # fenced meanwhile: another survivor answers
-            time.sleep(1)
-        raise HarnessError(f"no transition on {', '.join(survivors)} in {timeout:.0f} s after the trigger")
 
     def _observe(
         self,

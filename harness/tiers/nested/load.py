@@ -6,9 +6,14 @@ import copy
 import hashlib
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ... import cib as cibmod
+from ...errors import HarnessError
+from ...prediction import configured_cib
 from ...scenario import Scenario
+from ...styles import AS_WRITTEN
 from . import realize
 from .guest import initramfs, xlcfg
 from .settings import VG
@@ -32,6 +37,28 @@ def prepared_snapshot(scenario: Scenario, made: realize.Realized) -> str:
             parent.remove(meta)
     text = json.dumps([scenario.key, repr(scenario.guest), ET.tostring(structure, encoding="unicode")])
     return "prepared-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def cannot_run(scenario: Scenario, workdir: Path) -> str | None:
+    """Why the nested tier skips every case of ``scenario``, known from the scenario alone."""
+    if scenario.hosts or scenario.attributes:
+        return (
+            "nested tier: the scenario names its own hosts or node attributes; the nested tier's dom0s are "
+            "node1, node2 (, node3) and it does not rename them or set attributes: run it on simulate or local"
+        )
+    if len(scenario.resources) != 1:
+        return "nested tier: the nested tier runs one guest: the scenario must name one resource under test"
+    try:
+        configured, _ = configured_cib(scenario, AS_WRITTEN.name, workdir / scenario.key)
+    except HarnessError:
+        return None  # the case itself reports it, with its style
+    vm = scenario.resources[0]
+    primitive = next((p for p in cibmod.read(configured).iter("primitive") if p.get("id") == vm), None)
+    if primitive is None:
+        return None  # a group or clone under test: configure says why
+    if (primitive.get("class"), primitive.get("provider"), primitive.get("type")) != realize.XEN_AGENT:
+        return f"nested tier: '{vm}' is {realize.agent_of(primitive)}: the nested tier runs Xen guests (ocf:heartbeat:Xen) only"
+    return None
 
 
 def prepare_guest(lab: NestedLab, scenario: Scenario) -> None:

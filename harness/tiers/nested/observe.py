@@ -153,6 +153,20 @@ def collect_all(nodes: dict[str, Node], offsets: dict[str, int], logs: Path) -> 
         return dict(zip(nodes, pool.map(one, nodes)))
 
 
+def wait_transition(lab: NestedLab, survivors: list[str], before: dict[str, set[str]], timeout: float) -> None:
+    """Until a surviving node saved a scheduler input after the trigger (the DC noticed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name in survivors:
+            try:
+                if pe_inputs(lab.node(name)) - before.get(name, set()):
+                    return
+            except HarnessError:
+                continue  # fenced meanwhile: another survivor answers
+        time.sleep(1)
+    raise HarnessError(f"no transition on {', '.join(survivors)} in {timeout:.0f} s after the trigger")
+
+
 def saved_inputs(
     lab: NestedLab, survivors: list[str], before: dict[str, set[str]], target: Path
 ) -> tuple[list[Path], list[str]]:
