@@ -183,3 +183,16 @@ def test_what_the_nested_tier_cannot_run_is_known_before_a_cluster(
     [path] = scenario.find([name])
     said = NestedBackend(tmp_path).cannot_run(scenario.load(path))
     assert (said is None) if reason is None else (said is not None and reason in said), said
+
+
+def test_configure_refuses_what_the_nested_tier_cannot_run_before_any_cluster(tmp_path: Path) -> None:
+    """Every caller of configure (run_case, the migration_cluster fixture) gets the refusal before
+    a cluster is brought up: the backend here has none and must not try to make one."""
+    from harness.errors import CaseSkipped
+    from harness.tiers.nested.backend import NestedBackend
+
+    [path] = scenario.find(["users-2016-libvirtd"])
+    backend = NestedBackend(tmp_path)
+    with pytest.raises(CaseSkipped, match="the nested tier runs Xen guests"):
+        backend.configure(scenario.load(path), "as-written", tmp_path / "case")
+    assert backend.lab is None

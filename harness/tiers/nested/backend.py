@@ -136,12 +136,13 @@ class NestedBackend(Backend):
 
     # -- configure -------------------------------------------------------------------------
     def configure(self, scenario: Scenario, style: str, casedir: Path) -> NestedSettled:
+        refused = self.cannot_run(scenario)  # before a cluster is brought up for it
+        if refused:
+            raise CaseSkipped(refused)
         self.up_for(scenario)
         lab = self._lab()
         started = time.monotonic()
         casedir.mkdir(parents=True, exist_ok=True)
-        if len(scenario.resources) != 1:
-            raise CaseSkipped("the nested tier runs one guest: the scenario must name one resource under test")
         vm = scenario.resources[0]
         first = lab.nodes()[0]
         configured, _unknown = configured_cib(scenario, style, casedir / "style")
@@ -156,7 +157,8 @@ class NestedBackend(Backend):
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         phases = live.Phases(progress=self.progress)
         snapshot = load.prepared_snapshot(scenario, made)
-        if snapshot in lab.snapshots():
+        prepared = snapshot in lab.snapshots()
+        if prepared:
             # The storage stack up and the guest running, as an earlier style of this scenario left
             # them: only the constraints and meta attributes change, on the running guest.
             with phases("restore", f"restoring every VM from snapshot {snapshot} (storage up, guest running)"):
@@ -195,7 +197,7 @@ class NestedBackend(Backend):
                 f"{vm} did not start on the nested cluster (active: {'; '.join(running) or 'nothing'})",
                 hint=f"see {settled_path} and the nodes' /var/log/pacemaker/pacemaker.log",
             )
-        if snapshot not in lab.snapshots():
+        if not prepared:
             with phases("snapshot", f"snapshot {snapshot}: storage up and guest running, for the next styles"):
                 lab.snapshot_save(snapshot)
         phases.seconds["configure"] = time.monotonic() - started

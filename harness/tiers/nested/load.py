@@ -47,7 +47,7 @@ def cannot_run(scenario: Scenario, workdir: Path) -> str | None:
             "node1, node2 (, node3) and it does not rename them or set attributes: run it on simulate or local"
         )
     if len(scenario.resources) != 1:
-        return "nested tier: the nested tier runs one guest: the scenario must name one resource under test"
+        return "nested tier: it runs one guest: the scenario must name one resource under test"
     try:
         configured, _ = configured_cib(scenario, AS_WRITTEN.name, workdir / scenario.key)
     except HarnessError:
@@ -56,9 +56,8 @@ def cannot_run(scenario: Scenario, workdir: Path) -> str | None:
     primitive = next((p for p in cibmod.read(configured).iter("primitive") if p.get("id") == vm), None)
     if primitive is None:
         return None  # a group or clone under test: configure says why
-    if (primitive.get("class"), primitive.get("provider"), primitive.get("type")) != realize.XEN_AGENT:
-        return f"nested tier: '{vm}' is {realize.agent_of(primitive)}: the nested tier runs Xen guests (ocf:heartbeat:Xen) only"
-    return None
+    refused = realize.not_a_xen_guest(primitive)
+    return f"nested tier: {refused}" if refused else None
 
 
 def prepare_guest(lab: NestedLab, scenario: Scenario) -> None:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 PENGINE = "/var/lib/pacemaker/pengine"
 CONSOLE_GLOB = f"/var/log/xen/console/guest-{xlcfg.NAME}*.log"
+# Every console log of the guest, one after another (none yet: nothing, and success).
+CONSOLE_CAT = f'for f in {CONSOLE_GLOB}; do [ -f "$f" ] && cat "$f"; done; true'
 # Sampling every half second sees a migration (tens of seconds under emulation) many times over
 # without loading the dom0s' emulated CPUs.
 POLL = 0.5
@@ -81,27 +83,25 @@ def _state(node: Node) -> tuple[int, set[str], float, str]:
             "sh",
             "-c",
             f"stat -c %s {pcmklog.LOG} 2>/dev/null || echo 0; echo {_SECTION}; ls -1 {PENGINE}; echo {_SECTION}; "
-            f'for f in {CONSOLE_GLOB}; do [ -f "$f" ] && cat "$f"; done; true',
+            + CONSOLE_CAT,
         ],
         check=False,
         timeout=READ_TIMEOUT,
     ).stdout
     size, listing, console_text = (out.split(f"{_SECTION}\n", 2) + ["", ""])[:3]
-    inputs = {name for name in listing.split() if SAVED_INPUT.match(name)}
-    return int(size.strip()) if size.strip().isdigit() else 0, inputs, skew, console_text
+    return int(size.strip()) if size.strip().isdigit() else 0, _saved(listing), skew, console_text
+
+
+def _saved(listing: str) -> set[str]:
+    return {name for name in listing.split() if SAVED_INPUT.match(name)}
 
 
 def pe_inputs(node: Node) -> set[str]:
-    out = node.run(["ls", "-1", PENGINE], check=False, timeout=30).stdout
-    return {name for name in out.split() if SAVED_INPUT.match(name)}
+    return _saved(node.run(["ls", "-1", PENGINE], check=False, timeout=30).stdout)
 
 
 def console(node: Node) -> str:
-    return node.run(
-        ["sh", "-c", f'for f in {CONSOLE_GLOB}; do [ -f "$f" ] && cat "$f"; done; true'],
-        check=False,
-        timeout=READ_TIMEOUT,
-    ).stdout
+    return node.run(["sh", "-c", CONSOLE_CAT], check=False, timeout=READ_TIMEOUT).stdout
 
 
 def collect(

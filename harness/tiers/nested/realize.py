@@ -50,6 +50,13 @@ def agent_of(primitive: ET.Element) -> str:
     return ":".join(parts)
 
 
+def not_a_xen_guest(primitive: ET.Element) -> str | None:
+    """Why the resource under test cannot be the nested tier's test guest, or None."""
+    if (primitive.get("class"), primitive.get("provider"), primitive.get("type")) == XEN_AGENT:
+        return None
+    return f"'{primitive.get('id')}' is {agent_of(primitive)}: the nested tier runs Xen guests (ocf:heartbeat:Xen) only"
+
+
 def _nvpairs(parent: ET.Element, tag: str, owner: str, values: dict[str, str]) -> ET.Element:
     block = ET.SubElement(parent, tag, id=f"{owner}-{tag.replace('_', '-')}")
     for name, value in values.items():
@@ -121,8 +128,9 @@ def realize(
     primitive = next((p for p in resources.iter("primitive") if p.get("id") == vm), None)
     if primitive is None:
         raise Unrealizable(f"resource under test '{vm}' is not a primitive")
-    if (primitive.get("class"), primitive.get("provider"), primitive.get("type")) != XEN_AGENT:
-        raise Unrealizable(f"'{vm}' is {agent_of(primitive)}: the nested tier runs Xen guests (ocf:heartbeat:Xen) only")
+    refused = not_a_xen_guest(primitive)
+    if refused:
+        raise Unrealizable(refused)
     _guest_params(primitive, xmfile, domain)
     notes.append(f"nested tier: {vm} runs the harness's test guest ({xmfile}, domain {domain})")
     for op in primitive.iter("op"):
