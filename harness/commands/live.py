@@ -19,12 +19,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.dom0s:
         if args.tier != "nested":
             raise InputError("--dom0s is for the nested tier", hint="migration-harness up --tier nested --dom0s ...")
-        unknown = sorted(set(args.dom0s) - {f"node{i}" for i in range(1, args.nodes + 1)})
-        if unknown:
-            raise InputError(
-                f"--dom0s names {', '.join(unknown)}, not a dom0 of a {args.nodes}-node cluster",
-                hint="the dom0s are node1 .. node<--nodes>",
-            )
+        from ..tiers.nested import settings
+
+        settings.check_dom0s(settings.node_names(args.nodes), args.dom0s)  # before a run directory exists
         names["dom0s"] = args.dom0s
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()

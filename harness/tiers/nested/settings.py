@@ -63,13 +63,18 @@ def make_plan(run_id: str, nodes: int) -> Plan:
 def machine_releases(plan: Plan, default: str, dom0s: Mapping[str, str] | None = None) -> dict[str, str]:
     """The Debian release of every machine: the dom0s named in ``dom0s`` run theirs (a mixed
     cluster, as in a rolling upgrade), every other machine, the SAN included, runs ``default``."""
-    unknown = sorted(set(dom0s or {}) - set(plan.nodes))
+    check_dom0s(plan.nodes, dom0s)
+    return {m: (dom0s or {}).get(m, default) for m in plan.machines}
+
+
+def check_dom0s(nodes: tuple[str, ...], dom0s: Mapping[str, str] | None) -> None:
+    """InputError naming the dom0s in ``dom0s`` that are not among ``nodes``."""
+    unknown = sorted(set(dom0s or {}) - set(nodes))
     if unknown:
         raise InputError(
-            f"dom0s names {', '.join(unknown)}, not a dom0 of this {len(plan.nodes)}-node cluster",
-            hint="dom0s: " + ", ".join(plan.nodes),
+            f"dom0s names {', '.join(unknown)}, not a dom0 of this {len(nodes)}-node cluster",
+            hint="dom0s: " + ", ".join(nodes),
         )
-    return {m: (dom0s or {}).get(m, default) for m in plan.machines}
 
 
 Identity = tuple[tuple[str, str], ...]  # ((node, release), ...): what a scenario needs of a cluster
