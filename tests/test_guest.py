@@ -152,3 +152,31 @@ def test_xenstore_readings_and_double_runs_only_when_read_at_once() -> None:
     history.add_xenstore(10.0, {"node1": source, "node2": after}, {"node1": (9.2, 9.9), "node2": (9.5, 10.0)})
     assert history.double_runs() == [(10.0, ["node1", "node2"])]
     assert [where for _, where in history.placement()] == ["node1", "node1,node2"]
+
+
+def test_a_guest_that_stopped_beating_and_runs_nowhere_did_not_keep_running() -> None:
+    # CI's nested crash case: node2's dom0 reset 18.8 s into the guest's life, nothing after it.
+    evidence = heartbeat.analyse(heartbeat.parse(console(BOOT_A, 0, 60, 8.85, period=0.15), "node2"), 0.15)
+    assert evidence.unbroken
+    evidence.ended(running=False)
+    assert not evidence.unbroken and evidence.stopped
+    assert evidence.describe() == "guest stopped: its last beat on node2, not running anywhere once the cluster settled"
+
+
+def test_a_guest_still_running_at_the_end_keeps_its_downtime() -> None:
+    evidence = heartbeat.analyse(
+        heartbeat.parse(console(BOOT_A, 0, 100, 5.0, pause_after=50, pause=0.35), "node1"), 0.1
+    )
+    evidence.ended(running=True)
+    assert evidence.unbroken and not evidence.stopped and evidence.downtime is not None
+    assert evidence.describe().startswith("guest kept running on node1, downtime ")
+
+
+def test_the_verdict_table_says_stopped() -> None:
+    from types import SimpleNamespace
+
+    from harness.engine import guest_words
+
+    evidence = heartbeat.analyse(heartbeat.parse(console(BOOT_A, 0, 20, 1.0), "node2"), 0.1)
+    evidence.ended(running=False)
+    assert guest_words(SimpleNamespace(guest=evidence)) == "stopped"  # type: ignore[arg-type]

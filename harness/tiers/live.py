@@ -189,10 +189,23 @@ def write_verdict(
 
 
 # Runs inside a node (one nsenter or SSH command instead of three tools per poll): prints the idle
-# fingerprint (DC and CIB version) once it is the same twice in a row, or what it last saw, exit 1,
-# on timeout. Twice, because the DC reports S_IDLE for a moment between two transitions.
+# fingerprint (DC and CIB version) once it is the same twice in a row and the scheduler, run on the
+# live CIB, plans nothing runnable; or what it last saw, exit 1, on timeout. Twice, because the DC
+# reports S_IDLE for a moment between two transitions. The plan, because an idle DC is not always a
+# settled cluster: Pacemaker 2.1.5 can compute a transition while a fenced node is still "pending"
+# (its start elsewhere "blocked"), then stay idle after the node is marked offline, until the next
+# cluster event (measured: a dom0 back from its reset, fenced again by SBD). While the DC idles with
+# a plan it has not run, the script waits on; "note:" lines say so. At the deadline with the plan
+# still unrun: the plan, exit 3 (the cluster did not act on it: that is what it did).
+# The runnable actions of crm_simulate's "Transition Summary" on one line, ';' between them
+# (blocked ones are not: the cluster cannot run them; the same format from 2.0.5 to 3.0.1).
+PLAN_FILTER = (
+    r"sed -n '/^Transition Summary:/,/^$/p' | grep '^ *\* ' | grep -vw blocked"
+    r" | sed 's/^ *\* *//; s/  */ /g' | paste -sd ';' -"
+)
+
 IDLE_SCRIPT = r"""
-deadline=$(( $(date +%s) + $1 )); prev=""; last="no poll yet"
+deadline=$(( $(date +%s) + $1 )); prev=""; last="no poll yet"; unrun_since=""; plan=""
 while [ "$(date +%s)" -lt "$deadline" ]; do
     dc=$(crmadmin -q -D 2>&1 | tail -n 1)
     state=$(crmadmin -q -S "$dc" 2>&1 | tail -n 1)
@@ -203,13 +216,34 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
         else
             version=$(printf '%s\n' "$cib" | head -n 1 | grep -o '[a-z_]*epoch="[0-9]*"\|num_updates="[0-9]*"' | tr '\n' ' ')
             current="$dc $version"
-            [ "$current" = "$prev" ] && { echo "$current"; exit 0; }
-            prev=$current; last="idle at $current"
+            if [ "$current" = "$prev" ]; then
+                plan=$(crm_simulate -L -R 2>/dev/null | {PLAN_FILTER})
+                if [ -z "$plan" ]; then
+                    [ -n "$unrun_since" ] && echo "note: the DC was idle for $(( $(date +%s) - unrun_since )) s with a plan it had not run ($last_plan); it ran it at the next cluster event"
+                    echo "$current"; exit 0
+                fi
+                [ -z "$unrun_since" ] && unrun_since=$(date +%s)
+                last_plan=$plan; last="idle at $current with a plan it has not run: $plan"
+                sleep 1
+            fi
+            prev=$current
         fi
     else
         prev=""; last="DC '$dc' in '$state'"
     fi
     sleep 0.1
 done
+if [ -n "$unrun_since" ] && [ -n "$plan" ]; then
+    echo "note: the DC stayed idle for $(( $(date +%s) - unrun_since )) s with a plan it did not run ($plan)"
+    exit 3
+fi
 echo "$last"; exit 1
-"""
+""".replace("{PLAN_FILTER}", PLAN_FILTER)
+
+
+def idle_notes(stdout: str, returncode: int) -> list[str] | None:
+    """What ``IDLE_SCRIPT`` said: its notes once settled (exit 0, or 3: idle with a plan the DC never
+    ran, which is what the cluster did), None when it timed out before the cluster was idle."""
+    if returncode not in (0, 3):
+        return None
+    return [line.removeprefix("note: ") for line in stdout.splitlines() if line.startswith("note: ")]

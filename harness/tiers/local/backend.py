@@ -168,8 +168,9 @@ class LocalBackend(Backend):
                     ["crm_attribute", "-t", "crm_config", "-n", name, "-v", str(value)],
                     what=f"cluster option {name}",
                 )
+        settle_notes: list[str] = []
         with phases("settle"):
-            observe.wait_idle(lab)
+            observe.wait_idle(lab, notes=settle_notes)
         settled_path = casedir / "cib-settled.xml"
         with phases("snapshot"):
             self._snapshot(settled_path)
@@ -185,7 +186,7 @@ class LocalBackend(Backend):
             root,
             unknown_agents=sorted({*prepared.unknown_agents, *(a.name for a in agents if not a.installed)}),
             stand_ins=sorted(a.name for a in agents),
-            notes=prepared.notes + _assumed_notes(agents),
+            notes=prepared.notes + _assumed_notes(agents) + tuple(settle_notes),
             seconds=phases.seconds,
         )
 
@@ -245,7 +246,7 @@ class LocalBackend(Backend):
             if trigger.kind != "none":
                 self._wait_transition(old_inputs)
         with phases("trigger-settle"):
-            observe.wait_idle(lab, via=survivors)
+            observe.wait_idle(lab, via=survivors, notes=notes)
         with phases("observe"):
             entries = observe.window(observe.parse_journal(_read(lab.standin_dir / "journal")), t0)
             new_inputs = sorted((p for p in observe.pe_inputs(lab) if p not in old_inputs), key=_input_order)

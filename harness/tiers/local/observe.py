@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ... import crmmon
 from ...errors import HarnessError
-from ..live import IDLE_SCRIPT, PATH_ACTIONS, SAVED_INPUT, Executed
+from ..live import IDLE_SCRIPT, PATH_ACTIONS, SAVED_INPUT, Executed, idle_notes
 from . import standin
 
 if TYPE_CHECKING:
@@ -86,8 +86,11 @@ def clone_members(cib: ET.Element) -> set[str]:
 IDLE_TIMEOUT = 90.0
 
 
-def wait_idle(lab: LocalLab, via: list[str] | None = None, timeout: float = IDLE_TIMEOUT) -> float:
-    """Until the DC (as seen from the first alive node of ``via``) is idle, twice; returns seconds."""
+def wait_idle(
+    lab: LocalLab, via: list[str] | None = None, timeout: float = IDLE_TIMEOUT, notes: list[str] | None = None
+) -> float:
+    """Until the DC (as seen from the first alive node of ``via``) is idle, twice, with nothing left
+    to plan (``IDLE_SCRIPT``); returns seconds, what the script noted added to ``notes``."""
     started = time.monotonic()
     alive = [n for n in (via or lab.plan.node_names) if lab.node_alive(n)]
     if not alive:
@@ -95,11 +98,14 @@ def wait_idle(lab: LocalLab, via: list[str] | None = None, timeout: float = IDLE
     result = lab.run_in(
         alive[0], ["sh", "-c", IDLE_SCRIPT, "wait-idle", str(int(timeout))], check=False, timeout=timeout + 30
     )
-    if not result.ok:
+    said = idle_notes(result.stdout, result.rc)
+    if said is None:
         raise HarnessError(
             f"cluster {lab.plan.cluster_name} did not become idle in {timeout:.0f} s: {result.stdout.strip()}",
             hint=f"see {lab.rundir.path}/node*/log-pacemaker/pacemaker.log",
         )
+    if notes is not None:
+        notes += said
     return time.monotonic() - started
 
 

@@ -156,6 +156,7 @@ class NestedBackend(Backend):
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
         phases = live.Phases(progress=self.progress)
+        settle_notes: list[str] = []
         snapshot = load.prepared_snapshot(scenario, made)
         prepared = snapshot in lab.snapshots()
         if prepared:
@@ -168,7 +169,7 @@ class NestedBackend(Backend):
             with phases("load", f"applying style {style} to the running guest"):
                 load.load(first, made, scenario.options)
             with phases("settle", "waiting for the cluster to settle with the style's constraints (idle)"):
-                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT, settle_notes)
         else:
             if not self._fresh:
                 with phases("restore", "restoring every VM from the snapshot"):
@@ -180,7 +181,7 @@ class NestedBackend(Backend):
             with phases("load", f"loading style {style} into the live CIB"):
                 load.load(first, made, scenario.options)
             with phases("settle", "waiting for the storage stack and the guest to start (idle cluster)"):
-                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT)
+                self._wait_idle(lab.plan.nodes, SETTLE_TIMEOUT, settle_notes)
         settled_path = casedir / "cib-settled.xml"
         settled_path.write_text(first.run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
         active = self.active(settled_path)
@@ -207,7 +208,7 @@ class NestedBackend(Backend):
             settled_path,
             active,
             cibmod.read(settled_path),
-            notes=tuple(made.notes),
+            notes=tuple(made.notes + settle_notes),
             seconds=phases.seconds,
             period=scenario.guest.period,
         )
@@ -217,7 +218,9 @@ class NestedBackend(Backend):
         """Where each resource runs, as the CIB at ``cib_path`` records it."""
         return active_on(cib_path, cib_path.parent / f"{cib_path.stem}-state")
 
-    def _wait_idle(self, via: Sequence[str], timeout: float) -> float:
+    def _wait_idle(self, via: Sequence[str], timeout: float, notes: list[str] | None = None) -> float:
+        """Until the DC is idle with nothing left to plan (``live.IDLE_SCRIPT``), asked of the first
+        node of ``via`` that answers; returns seconds, what the script noted added to ``notes``."""
         started = time.monotonic()
         lab = self._lab()
         last = ""
@@ -229,7 +232,10 @@ class NestedBackend(Backend):
             except HarnessError as exc:
                 last = exc.message
                 continue
-            if result.ok:
+            said = live.idle_notes(result.stdout, result.rc)
+            if said is not None:
+                if notes is not None:
+                    notes += said
                 return time.monotonic() - started
             last = result.stdout.strip()
             break
@@ -270,7 +276,7 @@ class NestedBackend(Backend):
             with phases(
                 "trigger-settle", "waiting for the cluster to settle (a migration takes minutes under emulation)"
             ):
-                self._wait_idle(survivors, SETTLE_TIMEOUT)
+                self._wait_idle(survivors, SETTLE_TIMEOUT, notes)
         finally:
             poller.stop()
         seconds = phases.seconds
@@ -352,10 +358,26 @@ class NestedBackend(Backend):
                 reason=f"it died with {gone_from}",
             )
         guest = heartbeat.analyse(beats, period)
+        placement = history.placement()
+        if placement and placement[-1][1] != "-":
+            guest.ended(running=True)
+        elif placement and not where_after:
+            guest.ended(running=False)  # xenstore and the CIB agree: the guest runs nowhere
+        elif placement:
+            notes.append(
+                f"xenstore shows domain {xlcfg.NAME} on no dom0 once settled, the CIB has {vm} on "
+                f"{', '.join(where_after)}: the guest's state at the end is not known"
+            )
         notes.extend(guest.notes)
         verdict = outcome[vm]
         if verdict.verdict == "migrate" and not guest.unbroken:
-            reason = "no heartbeat seen" if not guest.beats else "the guest rebooted"
+            reason = (
+                "no heartbeat seen"
+                if not guest.beats
+                else "the guest is not running"
+                if guest.stopped
+                else "the guest rebooted"
+            )
             notes.append(f"{vm}: Pacemaker took the migrate path, but {reason}: not a live migration")
             outcome.verdicts[vm] = replace(verdict, verdict="move", reason=f"migrate path, but {reason}")
             verdict = outcome.verdicts[vm]

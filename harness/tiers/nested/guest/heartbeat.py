@@ -33,10 +33,31 @@ class GuestEvidence:
     nodes: list[str]  # nodes the guest ran on, in order
     beats: int
     notes: list[str] = field(default_factory=list)
+    # Whether the guest's domain ran on some dom0 when the cluster had settled (None: not known).
+    # One boot that stopped beating is a guest that died (with its dom0, say), not one that kept running.
+    running_at_end: bool | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.running_at_end is False
+
+    def ended(self, running: bool) -> None:
+        """Whether the guest ran somewhere once the cluster had settled; a guest that did not, did not
+        keep running, whatever its beats until then."""
+        self.running_at_end = running
+        if not running:
+            self.unbroken = False
 
     def describe(self) -> str:
         if not self.beats:
             return "no heartbeat seen"
+        if self.stopped:
+            where = self.nodes[-1] if self.nodes else "?"
+            if len(self.boots) > 1:
+                return (
+                    f"guest rebooted: {len(self.boots)} boots on {' -> '.join(self.nodes)}, then not running anywhere"
+                )
+            return f"guest stopped: its last beat on {where}, not running anywhere once the cluster settled"
         if self.unbroken:
             return (
                 f"guest kept running on {' -> '.join(self.nodes)}, downtime {self.downtime * 1000:.0f} ms"
