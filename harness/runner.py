@@ -6,8 +6,10 @@ Running a tool and interpreting its output are separate: callers parse ``Result`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -98,11 +100,15 @@ def stream(
     timeout: float | None = 3600,
     what: str | None = None,
     hint: str | None = None,
+    stop_grace: float | None = None,
 ) -> Result:
     """Run ``argv`` like ``run(check=True)``, passing each output line (stdout and stderr merged)
     to ``on_line`` as it comes, for long jobs whose progress a user should see.
 
     The Result's stdout holds the whole output; a failure raises CommandFailed with its tail.
+    Interrupted, the child is killed; with ``stop_grace``, it runs in a process group of its own
+    (a Ctrl-C in the terminal reaches the harness only), which is sent SIGTERM, given that many
+    seconds to clean up after itself (a build script's mounts and loop devices), then SIGKILL.
     """
     args, full_env = _prepare(argv, env)
     log.debug("stream %s%s", " ".join(args), f" env={dict(env)}" if env else "")
@@ -118,6 +124,7 @@ def stream(
         text=True,
         errors="replace",
         bufsize=1,
+        start_new_session=stop_grace is not None,
     ) as proc:
         assert proc.stdout is not None
         try:
@@ -130,9 +137,12 @@ def stream(
                     raise subprocess.TimeoutExpired(args, timeout)
             rc = proc.wait()
         except BaseException:
-            # Ours to stop: the child we started, by its PID.
-            proc.kill()
-            proc.wait()
+            # Ours to stop: the child we started, by its PID (and with a grace, the group it leads).
+            if stop_grace is None:
+                proc.kill()
+                proc.wait()
+            else:
+                _stop_group(proc, stop_grace)
             if isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
                 raise CommandFailed(args, None, "\n".join(lines), "", what=what, hint=hint) from None
             raise
@@ -141,6 +151,19 @@ def stream(
     if rc != 0:
         raise CommandFailed(args, rc, result.stdout, "", what=what, hint=hint)
     return result
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM to the process group ``proc`` leads, ``grace`` seconds for it to exit, then SIGKILL
+    to whatever of the group is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _text(data: bytes | str | None) -> str:

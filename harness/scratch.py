@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ def make(what: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{what}-"))
 
 
-def _owner_alive(pid: int, created: float) -> bool:
+def owner_alive(pid: int, created: float) -> bool:
     """The directory's creator still runs: that PID exists and started before the directory."""
     try:
         started = os.stat(f"/proc/{pid}").st_mtime
@@ -41,14 +40,18 @@ def leftovers(base: Path | None = None) -> list[Path]:
             continue
         if not match or not path.is_dir() or path.is_symlink() or info.st_uid != os.geteuid():
             continue
-        if not _owner_alive(int(match.group(1)), info.st_ctime):
+        if not owner_alive(int(match.group(1)), info.st_ctime):
             found.append(path)
     return found
 
 
 def remove_leftovers(base: Path | None = None) -> list[str]:
+    """Remove the scratch directories of dead processes, with whatever still holds them (a box built
+    with the cache off has its mounts and loop devices there)."""
+    from .teardown import remove_tree  # the runner, imported late: the cache imports this module
+
     removed = []
     for path in leftovers(base):
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
         removed.append(f"scratch directory {path}")
     return removed

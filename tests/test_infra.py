@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("testinfra")
 
 from harness.errors import HarnessError  # noqa: E402
+from harness.procs import Proc  # noqa: E402
 from harness.runner import Result  # noqa: E402
 from harness.tiers.local import infra  # noqa: E402
 from harness.tiers.local.node import NodeDirs, enter_argv, run_in  # noqa: E402
-from harness.tiers.local.procs import Proc  # noqa: E402
 
 
 class FakeLab:

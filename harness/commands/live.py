@@ -98,7 +98,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
             removed += tiers.get_lab(tier).clean(run)
         run.remove()
         removed.append(f"run directory {run.path}")
+    from ..tiers.nested import box
+
     removed += scratch.remove_leftovers()
+    removed += box.remove_unfinished_builds()
     print("\n".join(removed) if removed else "nothing to clean")
     return EXIT_OK
 

@@ -6,7 +6,7 @@ import os
 import signal
 from pathlib import Path
 
-from harness.tiers.local.procs import Proc
+from harness.procs import Proc
 
 
 def processes_naming(path: Path) -> list[int]:

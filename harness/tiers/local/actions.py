@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from ... import refusal
 from ...errors import HarnessError, InputError
 from ...ocf import OCF_ERR_GENERIC
+from ...procs import Proc, wait_gone
 from ...triggers import NODE_LEAVES, Resolved, cluster_command, failure_report
 from . import standin
 from .cluster import LocalLab
 from .netns import set_link
 from .node import daemons
-from .procs import Proc, wait_gone
 
 # Long enough to be seen as slow next to the stand-ins' instant actions, short enough for CI.
 SLOW_SECONDS = 3

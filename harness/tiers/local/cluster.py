@@ -16,16 +16,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ... import crmmon
+from ... import procs as procs_mod
 from ...errors import HarnessError, InputError
 from ...hostnames import HOST
+from ...procs import Proc, terminate, wait_gone
 from ...rundir import RunDir
 from ...runner import Result
 from ..base import Lab
 from . import netns
 from . import node as nodemod
-from . import procs as procs_mod
 from .netns import Plan
-from .procs import Proc, terminate, wait_gone
 
 FORM_TIMEOUT = 60.0
 MIN_NODES, MAX_NODES = 2, 16

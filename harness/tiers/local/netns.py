@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import HarnessError
+from ...procs import Proc
 from ...runner import run, spawn
-from .procs import Proc
 
 BRIDGE = "br0"
 NODE_IF = "eth0"

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import HarnessError
+from ...procs import Proc, children
 from ...runner import Result, run, spawn
 from .netns import Plan
-from .procs import Proc, children
 
 # Cluster options that make formation fast (dc-deadtime), a cluster without fencing usable, and
 # keep the controller from throttling its actions when the shared host is busy (load-threshold):

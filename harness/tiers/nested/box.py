@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ... import cache
+from ... import cache, scratch, teardown
 from ...errors import HarnessError, InputError
 from ...runner import stream, which
 from . import files
@@ -33,6 +33,11 @@ HOST_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_SECURITY = "http://deb.debian.org/debian-security"
 VAGRANT_PUBKEY_GLOB = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub"
+# A build works in BUILDING<name>-<pid> next to the finished boxes, renamed when complete.
+BUILDING = ".building-"
+# Seconds an interrupted build script gets to unmount, detach its loop devices and let mmdebstrap
+# clean up, before it is killed.
+BUILD_STOP_GRACE = 60.0
 _XEN_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
 
 
@@ -192,7 +197,7 @@ def _build(
     if not pubkeys:
         raise HarnessError("Vagrant's insecure public key was not found", hint="apt-get install vagrant")
 
-    tmp = boxes_dir() / f".building-{name}-{os.getpid()}"
+    tmp = boxes_dir() / f"{BUILDING}{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()
@@ -209,6 +214,7 @@ def _build(
             on_line,
             timeout=3600,
             what=f"building box {name}",
+            stop_grace=BUILD_STOP_GRACE,
         )
         seconds = time.monotonic() - started
         package = tmp / "package.box"
@@ -229,6 +235,30 @@ def _build(
         raise
     progress(f"box {name}: built in {seconds:.0f}s, {int(str(meta['size'])) / 2**20:.0f} MiB at {final}")
     return final / "package.box"
+
+
+def unfinished_builds() -> list[Path]:
+    """Build directories whose builder is gone (killed): ``clean`` removes them, and what holds them."""
+    base = boxes_dir()
+    found = []
+    for path in sorted(base.glob(f"{BUILDING}*")) if base.is_dir() else []:
+        pid = path.name.rsplit("-", 1)[-1]
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        ours = path.is_dir() and not path.is_symlink() and info.st_uid == os.geteuid()
+        if ours and (not pid.isdigit() or not scratch.owner_alive(int(pid), info.st_ctime)):
+            found.append(path)
+    return found
+
+
+def remove_unfinished_builds() -> list[str]:
+    removed = []
+    for path in unfinished_builds():
+        teardown.remove_tree(path)
+        removed.append(f"unfinished box build {path}")
+    return removed
 
 
 def _load(directory: Path) -> Box | None:

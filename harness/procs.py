@@ -84,11 +84,7 @@ def mentioning(marker: str) -> list[Proc]:
     """Processes of this user whose command line names ``marker`` (a run directory: a path only
     this harness creates), except this process and its ancestors. This is how ``clean`` finds what a
     run started but did not live to record."""
-    spared = set()
-    pid = os.getpid()
-    while pid > 1:
-        spared.add(pid)
-        pid = _parent(pid)
+    spared = ancestry()
     needle = marker.encode()
     found = []
     for entry in os.listdir("/proc"):
@@ -107,6 +103,16 @@ def mentioning(marker: str) -> list[Proc]:
             except ProcessLookupError:
                 continue
     return found
+
+
+def ancestry() -> set[int]:
+    """This process and its ancestors: never ours to stop."""
+    spared = set()
+    pid = os.getpid()
+    while pid > 1:
+        spared.add(pid)
+        pid = _parent(pid)
+    return spared
 
 
 def _parent(pid: int) -> int:

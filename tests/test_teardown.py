@@ -1,0 +1,39 @@
+"""What `clean` releases under a leftover directory: mounts (deepest first) and loop devices.
+
+The mountinfo lines are this machine's own (a tmpfs mounted on a path with a space, and one under
+it); the loop devices are read from a directory laid out as /sys/block is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import teardown
+
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534
+95 27 0:44 / /tmp/mh-mi/x\\040y rw,relatime - tmpfs none rw
+96 95 0:45 / /tmp/mh-mi/x\\040y/sub rw,relatime - tmpfs none rw
+"""
+
+
+def test_mounts_under_a_directory_deepest_first_with_escapes_decoded() -> None:
+    assert teardown.mounts_under(Path("/tmp/mh-mi"), MOUNTINFO) == ["/tmp/mh-mi/x y/sub", "/tmp/mh-mi/x y"]
+    assert teardown.mounts_under(Path("/tmp/mh-mi/x y/sub"), MOUNTINFO) == ["/tmp/mh-mi/x y/sub"]
+
+
+def test_a_sibling_with_a_common_prefix_is_not_under() -> None:
+    assert teardown.mounts_under(Path("/tmp/mh"), MOUNTINFO) == []
+
+
+def test_loop_devices_backed_by_files_under_a_directory(tmp_path: Path) -> None:
+    base = tmp_path / ".building-box-123"
+    for name, backing in [
+        ("loop0", f"{base}/work/disk.raw"),
+        ("loop1", f"{base}/work/disk.raw (deleted)"),  # the file removed while attached
+        ("loop2", "/var/lib/other/disk.img"),
+    ]:
+        (tmp_path / "sys" / name / "loop").mkdir(parents=True)
+        (tmp_path / "sys" / name / "loop" / "backing_file").write_text(backing + "\n")
+    (tmp_path / "sys" / "loop3").mkdir()  # an unattached loop device has no loop/ directory
+    assert teardown.loops_backed_under(base, tmp_path / "sys") == ["/dev/loop0", "/dev/loop1"]
