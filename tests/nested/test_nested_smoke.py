@@ -55,3 +55,16 @@ def test_restore_from_snapshot(lab) -> None:
     lab.restore()
     assert lab.wait_formed(timeout=120).ok
     assert lab.node("node1").run(["crm_resource", "--list-raw"]).stdout.split() == ["fence-sbd"]
+
+
+def test_dom0s_as_testinfra_hosts(lab, migration_nodes) -> None:
+    """What a user's own test does on a dom0: the ``migration_nodes`` fixture's testinfra hosts, over
+    the lab's SSH, as root."""
+    assert sorted(migration_nodes) == ["node1", "node2"]
+    for name in ("node1", "node2"):
+        host = migration_nodes[name]
+        assert host.service("pacemaker").is_running
+        assert host.service("corosync").is_running
+        assert host.file("/proc/xen/capabilities").contains("control_d")  # a Xen dom0
+        assert "xen_version" in host.check_output("xl info")
+        assert host.run("crm_node -n").stdout.strip() == name
