@@ -59,37 +59,24 @@ def test_no_heartbeat() -> None:
     assert not evidence.unbroken and evidence.describe() == "no heartbeat seen"
 
 
-XL_SOURCE = """\
-Name                                        ID   Mem VCPUs\tState\tTime(s)
-Domain-0                                     0   512     1     r-----      41.9
-guest--migratedaway                          3   128     1     --ps-d       2.1
-"""
-XL_TARGET = """\
-Name                                        ID   Mem VCPUs\tState\tTime(s)
-Domain-0                                     0   512     1     r-----      39.0
-guest                                        5   128     1     -b----       0.3
-"""
-
-
-def test_xl_list_and_double_runs() -> None:
-    domains = xl.parse_list(XL_TARGET)
-    assert [(d.name, d.id, d.state, d.running) for d in domains] == [
-        ("Domain-0", 0, "r-----", True),
-        ("guest", 5, "-b----", True),
+def test_a_migrations_copies_do_not_run_and_placement_follows_the_guest() -> None:
+    """xenstore during and after a migration: the source's copy departs (--migratedaway), the
+    target's arrives paused (--incoming); only the guest under its own name runs."""
+    source = "0 Domain-0\n3 guest--migratedaway\n"
+    target = "0 Domain-0\n5 guest\n"
+    assert [(d.name, d.id, d.running) for d in xl.parse_xenstore(source)] == [
+        ("Domain-0", 0, True),
+        ("guest--migratedaway", 3, False),
     ]
     history = xl.DomainHistory("guest")
-    history.add(
-        0.0,
-        {
-            "node1": XL_TARGET.replace("guest  ", "guest  "),
-            "node2": XL_SOURCE.replace("guest--migratedaway", "nothing"),
-        },
-    )
-    history.add(1.0, {"node1": XL_SOURCE, "node2": XL_TARGET})
+    history.add_xenstore(0.0, {"node1": target, "node2": "0 Domain-0\n"})
+    history.add_xenstore(1.0, {"node1": source, "node2": target})
     assert history.double_runs() == []
     assert history.placement() == [(0.0, "node1"), (1.0, "node2")]
-    history.add(2.0, {"node1": XL_TARGET, "node2": XL_TARGET})
+    history.add_xenstore(2.0, {"node1": target, "node2": target})
     assert history.double_runs() == [(2.0, ["node1", "node2"])]
+    history.add_xenstore(3.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n"})
+    assert history.placement()[-1] == (3.0, "-")
 
 
 def test_picture_marks_reboots(tmp_path: Path) -> None:

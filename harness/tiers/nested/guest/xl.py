@@ -7,7 +7,7 @@ guest is taken to run (the target's copy is named ``<name>--incoming`` until it 
 
 During a live migration the guest exists on both dom0s, but only one copy runs: the target's is
 ``<name>--incoming`` (paused) until the end, the source's becomes ``<name>--migratedaway``. A guest
-running (state r or b, not paused, not dying) on two dom0s in the same polling round is a double run.
+named as itself on two dom0s read at overlapping times is a double run.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_ROW = re.compile(
-    r"^(?P<name>\S+)\s+(?P<id>\d+)\s+(?P<mem>\d+)\s+(?P<vcpus>\d+)\s+(?P<state>[-rbpscd]{6})\s+(?P<time>[\d.]+)"
-)
 _TRANSIENT = ("--incoming", "--migratedaway")
 # One line per domain: "<domid> <name>"; dom0 included.
 XENSTORE_LIST = (
@@ -31,29 +28,11 @@ _XS_ROW = re.compile(r"^(?P<id>\d+) (?P<name>\S+)$")
 class Domain:
     name: str
     id: int
-    memory_mib: int
-    state: str  # xl's six flags; "" read from xenstore (no run state there)
 
     @property
     def running(self) -> bool:
-        """Running or blocked (idle), and not a migration's paused or departing copy."""
-        if not self.state:
-            return not self.name.endswith(_TRANSIENT)
-        return (
-            ("r" in self.state or "b" in self.state)
-            and "p" not in self.state
-            and "d" not in self.state
-            and not self.name.endswith(_TRANSIENT)
-        )
-
-
-def parse_list(text: str) -> list[Domain]:
-    domains = []
-    for line in text.splitlines():
-        match = _ROW.match(line.strip())
-        if match:
-            domains.append(Domain(match["name"], int(match["id"]), int(match["mem"]), match["state"]))
-    return domains
+        """Not a migration's paused (incoming) or departing copy."""
+        return not self.name.endswith(_TRANSIENT)
 
 
 def parse_xenstore(text: str) -> list[Domain]:
@@ -62,7 +41,7 @@ def parse_xenstore(text: str) -> list[Domain]:
     for line in text.splitlines():
         match = _XS_ROW.match(line.strip())
         if match:
-            domains.append(Domain(match["name"], int(match["id"]), 0, ""))
+            domains.append(Domain(match["name"], int(match["id"])))
     return domains
 
 
@@ -88,10 +67,6 @@ class Sample:
 class DomainHistory:
     guest: str
     samples: list[Sample] = field(default_factory=list)
-
-    def add(self, time: float, by_node: dict[str, str]) -> None:
-        """One round of ``xl list`` outputs."""
-        self.samples.append(Sample(time, {node: parse_list(text) for node, text in by_node.items()}))
 
     def add_xenstore(
         self, time: float, by_node: dict[str, str], spans: dict[str, tuple[float, float]] | None = None
