@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import yaml
@@ -32,7 +33,7 @@ class Row(NamedTuple):
     cell: str
     stand_ins: bool
     release: str = ""
-    facts: dict[str, str] = {}
+    facts: Mapping[str, str] = MappingProxyType({})  # read-only: a default shared by every row
     guest: str | None = None
 
     @property

@@ -43,17 +43,6 @@ REFORM_TIMEOUT = 180.0
 # The DC saves a scheduler input within seconds of a trigger, but a crash first waits for SBD's
 # fencing (msgwait, tens of seconds under emulation).
 TRANSITION_TIMEOUT = 240.0
-# Pacemaker recomputes at least this often while idle (its default is 15 min). Measured in CI, twice
-# (Pacemaker 2.1.5): a dom0 reset by the crash trigger reboots and rejoins before SBD's fencing of
-# it completes, is fenced again, and the DC computes its transition while that node is "pending"
-# (the guest's start on the survivor "blocked"), then stays idle with the start unrun once the
-# node is offline, until the next cluster event: the next recheck. One minute instead of fifteen,
-# said in the verdict's notes; a scenario that sets the option keeps its own.
-RECHECK_INTERVAL = "60s"
-RECHECK_NOTE = (
-    f"nested tier: cluster-recheck-interval {RECHECK_INTERVAL} (Pacemaker's default 15min): a DC left idle with a "
-    "plan it has not run acts within a minute, where a real cluster could wait up to 15"
-)
 
 
 @dataclass(frozen=True)
@@ -166,10 +155,7 @@ class NestedBackend(Backend):
             )
         except realize.Unrealizable as exc:
             raise CaseSkipped(f"nested tier: {exc.message}") from None
-        options = dict(scenario.options)
-        if "cluster-recheck-interval" not in options:
-            options["cluster-recheck-interval"] = RECHECK_INTERVAL
-            made.notes.append(RECHECK_NOTE)
+        options = load.cluster_options(scenario, made.notes)
         phases = live.Phases(progress=self.progress)
         settle_notes: list[str] = []
         snapshot = load.prepared_snapshot(scenario, made)
@@ -372,35 +358,8 @@ class NestedBackend(Backend):
                 to_node=where_after[0] if where_after else None,
                 reason=f"it died with {gone_from}",
             )
-        guest = heartbeat.analyse(beats, period)
-        placement = history.placement()
-        if placement and placement[-1][1] != "-":
-            guest.ended(running=True)
-        elif placement and not where_after:
-            guest.ended(running=False)  # xenstore and the CIB agree: the guest runs nowhere
-        elif placement:
-            notes.append(
-                f"xenstore shows domain {xlcfg.NAME} on no dom0 once settled, the CIB has {vm} on "
-                f"{', '.join(where_after)}: the guest's state at the end is not known"
-            )
-        notes.extend(guest.notes)
+        guest = observe.judge_guest(beats, period, history, where_after, outcome, vm, notes)
         verdict = outcome[vm]
-        if verdict.verdict == "migrate" and not guest.unbroken:
-            reason = (
-                "no heartbeat seen"
-                if not guest.beats
-                else "the guest is not running"
-                if guest.stopped
-                else "the guest rebooted"
-            )
-            notes.append(f"{vm}: Pacemaker took the migrate path, but {reason}: not a live migration")
-            outcome.verdicts[vm] = replace(verdict, verdict="move", reason=f"migrate path, but {reason}")
-            verdict = outcome.verdicts[vm]
-        for when, nodes in history.double_runs():
-            notes.append(
-                f"DOUBLE-RUN: guest {xlcfg.NAME} running on {', '.join(nodes)} at once "
-                f"({when - history.samples[0].time:.1f} s after the trigger)"
-            )
         notes += live.judge(vm, verdict, entries, plan, predicted)
         migrate_seconds = observe.migration_seconds(entries, vm)
         if migrate_seconds is not None:

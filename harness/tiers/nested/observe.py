@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import HarnessError
+from ...outcome import Outcome
 from ..live import SAVED_INPUT, Executed, input_number
 from . import pcmklog
 from .guest import heartbeat, picture, xl, xlcfg
@@ -344,3 +345,46 @@ def guest_evidence(
     placement.write_text("".join(lines))
     evidence["xl-history"] = placement
     return evidence
+
+
+def judge_guest(
+    beats: list[heartbeat.Beat],
+    period: float,
+    history: xl.DomainHistory,
+    where_after: list[str],
+    outcome: Outcome,
+    vm: str,
+    notes: list[str],
+) -> heartbeat.GuestEvidence:
+    """What the guest lived through, and the verdict held to it: a ``migrate`` needs a guest that
+    kept running; a guest that stopped beating and runs on no dom0 (xenstore and the CIB agree) once
+    settled did not keep running. Double runs and doubts go to ``notes``."""
+    guest = heartbeat.analyse(beats, period)
+    placement = history.placement()
+    if placement and placement[-1][1] != "-":
+        guest.ended(running=True)
+    elif placement and not where_after:
+        guest.ended(running=False)
+    elif placement:
+        notes.append(
+            f"xenstore shows domain {xlcfg.NAME} on no dom0 once settled, the CIB has {vm} on "
+            f"{', '.join(where_after)}: the guest's state at the end is not known"
+        )
+    notes.extend(guest.notes)
+    verdict = outcome[vm]
+    if verdict.verdict == "migrate" and not guest.unbroken:
+        reason = (
+            "no heartbeat seen"
+            if not guest.beats
+            else "the guest is not running"
+            if guest.stopped
+            else "the guest rebooted"
+        )
+        notes.append(f"{vm}: Pacemaker took the migrate path, but {reason}: not a live migration")
+        outcome.verdicts[vm] = replace(verdict, verdict="move", reason=f"migrate path, but {reason}")
+    for when, nodes in history.double_runs():
+        notes.append(
+            f"DOUBLE-RUN: guest {xlcfg.NAME} running on {', '.join(nodes)} at once "
+            f"({when - history.samples[0].time:.1f} s after the trigger)"
+        )
+    return guest
