@@ -45,3 +45,21 @@ def test_idle_notes_settled_unrun_and_timed_out() -> None:
     stayed = "the DC stayed idle for 600 s with a plan it did not run (Start vm-guest ( node1 ))"
     assert live.idle_notes(f"note: {stayed}\n", 3) == [stayed]
     assert live.idle_notes("DC 'node1' in 'S_TRANSITION_ENGINE'\n", 1) is None
+
+
+def joining_of(cib: Path) -> str:
+    result = subprocess.run(
+        ["sh", "-c", live.JOINING_FILTER], input=cib.read_text(), capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_a_node_in_the_membership_that_has_not_joined_is_joining() -> None:
+    # The inputs of both stale transitions: node2 back in corosync, fenced, not joined ("pending").
+    assert joining_of(DATA / "crash-stale-idle.pe-input-9.xml") == "node2"
+    assert joining_of(DATA / "crash-rejoin.pe-input-10.xml") == "node2"
+
+
+def test_offline_and_joined_nodes_are_not_joining() -> None:
+    assert joining_of(DATA / "crash-stale-idle.cib-after.xml") == ""  # node2 out of the membership
+    assert joining_of(DATA / "nested-seed-move.cib-before.xml") == ""  # both joined
