@@ -142,12 +142,12 @@ def test_a_case_killed_on_an_attached_cluster_leaves_it_usable(tmp_path: Path, r
     deadline = time.monotonic() + 900
     for line in proc.stdout:
         lines.append(line)
-        if "trigger: move" in line or time.monotonic() > deadline:
+        if "trigger: crm resource move" in line or time.monotonic() > deadline:
             break
     time.sleep(5)  # the guest on its way
     proc.kill()
     proc.wait(timeout=60)
-    assert any("trigger: move" in line for line in lines), "".join(lines[-20:])
+    assert any("trigger: crm resource move" in line for line in lines), "".join(lines[-20:])
     cleaned = subprocess.run([*CLI, "clean"], env=env, capture_output=True, text=True, timeout=300)
     assert cleaned.returncode == 0, cleaned.stderr
     assert list(tmp.glob("mh-run-*")) == [], cleaned.stdout
