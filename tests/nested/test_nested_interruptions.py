@@ -13,16 +13,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from interrupting import CLI, interrupt_at, naming
 
 pytestmark = pytest.mark.tier("nested")
 
-CLI = [sys.executable, "-m", "harness.cli"]
 # Output that says a phase has begun, and how long it may take to get there under emulation.
 PHASES = {
     "vagrant-up": ("vagrant up:", 120),
@@ -30,25 +28,8 @@ PHASES = {
 }
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _naming(needle: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if needle.encode() in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def _leftovers(runs: Path, tmp: Path, netns_before: set[str]) -> list[str]:
-    left = [f"process {pid} names the runs root" for pid in _naming(str(runs))]
+    left = [f"process {pid} names the runs root" for pid in naming(str(runs))]
     left += [f"run directory {p}" for p in runs.glob("*/") if p.is_dir()] if runs.exists() else []
     left += [f"scratch directory {p}" for p in tmp.glob("mh-run-*")]
     netns = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
@@ -81,40 +62,11 @@ def test_up_interrupted_at_a_phase_then_clean_leaves_nothing(
     env = {**os.environ, "MIGRATION_HARNESS_RUNS": str(runs), "TMPDIR": str(tmp)}
     netns_before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
     marker, limit = PHASES[phase]
-    proc = subprocess.Popen(
-        [*CLI, "up", "--tier", "nested", "--nodes", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-    lines: list[str] = []
-    reached = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if marker in line:
-                reached.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert reached.wait(limit), f"never reached {phase!r} in {limit} s:\n{''.join(lines[-20:])}"
-        time.sleep(2)  # into the phase, not at its first line
-        proc.send_signal(sig)
-        proc.wait(timeout=300)
-        reader.join(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    output = "".join(lines)
+    done = interrupt_at(["up", "--tier", "nested", "--nodes", "2"], env, marker, limit, sig, settle=2)
+    output = done.output
     assert "Traceback" not in output, output[-3000:]
     if sig == signal.SIGINT:
-        assert proc.returncode == 130, output[-3000:]
+        assert done.rc == 130, output[-3000:]
     cleaned = subprocess.run([*CLI, "clean"], env=env, capture_output=True, text=True, timeout=300)
     assert cleaned.returncode == 0, cleaned.stderr
     left = _leftovers(runs, tmp, netns_before)

@@ -16,12 +16,10 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from interrupting import CLI, interrupt_at, naming
 
 from harness import teardown
 
@@ -31,71 +29,16 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("mmdebstrap") is None, reason="needs mmdebstrap (ci/install nested)"),
 ]
 
-CLI = [sys.executable, "-m", "harness.cli"]
 # Progress that says a phase has begun, and how long it may take to get there.
 PHASES = {"mmdebstrap": ("mmdebstrap bookworm", 60), "mounted": (": grub (", 600)}
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _naming(needle: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if needle.encode() in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def _leftovers(cache: Path) -> list[str]:
-    left = [f"process {pid} names the cache" for pid in _naming(str(cache))]
+    left = [f"process {pid} names the cache" for pid in naming(str(cache))]
     left += [f"unfinished build {p}" for p in (cache / "boxes").glob(".building-*")]
     left += [f"mount {m}" for m in teardown.mounts_under(cache)]
     left += [f"loop device {d}" for d in teardown.loops_backed_under(cache)]
     return left
-
-
-def _interrupt(phase: str, sig: int, tmp_path: Path) -> tuple[int, str, float]:
-    cache = tmp_path / "cache"
-    env = {**os.environ, "MIGRATION_HARNESS_CACHE": str(cache)}
-    proc = subprocess.Popen(
-        [*CLI, "box", "build", "--release", "bookworm"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-    marker, limit = PHASES[phase]
-    reached = threading.Event()
-    lines: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if marker in line:
-                reached.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    started = time.monotonic()
-    if not reached.wait(limit):
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"the build never reached {phase!r} in {limit} s:\n{''.join(lines[-20:])}")
-    time.sleep(3)  # inside the phase: mmdebstrap's apt running, the image mounted
-    at = time.monotonic() - started
-    proc.send_signal(sig)
-    rc = proc.wait(timeout=300)
-    reader.join(timeout=10)
-    return rc, "".join(lines), at
 
 
 @pytest.mark.parametrize(
@@ -105,8 +48,12 @@ def _interrupt(phase: str, sig: int, tmp_path: Path) -> tuple[int, str, float]:
 )
 def test_interrupted_box_build_leaves_nothing(phase: str, sig: int, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    rc, out, at = _interrupt(phase, sig, tmp_path)
-    print(f"{phase}: signal {sig} at {at:.0f} s, rc {rc}")
+    env = {**os.environ, "MIGRATION_HARNESS_CACHE": str(cache)}
+    marker, limit = PHASES[phase]
+    # 3 s into the phase: mmdebstrap's apt running, the image mounted.
+    done = interrupt_at(["box", "build", "--release", "bookworm"], env, marker, limit, sig, settle=3)
+    rc, out = done.rc, done.output
+    print(f"{phase}: signal {sig} at {done.at:.0f} s, rc {rc}")
     if sig == signal.SIGINT:
         assert rc == 130, out[-2000:]
         assert "Traceback" not in out
@@ -115,7 +62,6 @@ def test_interrupted_box_build_leaves_nothing(phase: str, sig: int, tmp_path: Pa
     assert rc == -signal.SIGKILL
     before = _leftovers(cache)
     assert any(item.startswith("unfinished build") for item in before), before  # what clean is for
-    env = {**os.environ, "MIGRATION_HARNESS_CACHE": str(cache)}
     cleaned = subprocess.run([*CLI, "clean"], env=env, capture_output=True, text=True, timeout=300)
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
     assert "unfinished box build" in cleaned.stdout, cleaned.stdout
