@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,56 @@ def mentioning(marker: str) -> list[Proc]:
     """Processes of this user whose command line names ``marker`` (a run directory: a path only
     this harness creates), except this process and its ancestors. This is how ``clean`` finds what a
     run started but did not live to record."""
-    spared = ancestry()
     needle = marker.encode()
+    return _identified(pid for pid, argv in _ours() if any(needle in arg for arg in argv))
+
+
+def holding(base: Path) -> list[Proc]:
+    """Processes of this user that name ``base`` on their command line or work in it (current or
+    root directory under it: a chroot), with all their descendants; never this process or its
+    ancestors."""
+    needle = str(base).encode()
+    found = {
+        proc.pid: proc
+        for proc in _identified(
+            pid for pid, argv in _ours() if any(needle in arg for arg in argv) or _works_in(pid, base)
+        )
+    }
+    spared = ancestry()
+    pending = list(found)
+    while pending:
+        for child in children(pending.pop()):
+            if child not in found and child not in spared:
+                try:
+                    found[child] = Proc.of(child)
+                except ProcessLookupError:
+                    continue
+                pending.append(child)
+    return list(found.values())
+
+
+def _works_in(pid: int, base: Path) -> bool:
+    try:
+        places = [os.readlink(f"/proc/{pid}/cwd"), os.readlink(f"/proc/{pid}/root")]
+    except OSError:
+        return False
+    return any(Path(place).is_relative_to(base) for place in places)
+
+
+def _identified(pids: Iterable[int]) -> list[Proc]:
+    """``pids`` as recorded processes; those gone meanwhile left out."""
     found = []
+    for pid in pids:
+        try:
+            found.append(Proc.of(pid))
+        except ProcessLookupError:
+            continue
+    return found
+
+
+def _ours() -> Iterator[tuple[int, list[bytes]]]:
+    """This user's processes (PID, command line), except this process and its ancestors."""
+    spared = ancestry()
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in spared:
             continue
@@ -97,12 +146,7 @@ def mentioning(marker: str) -> list[Proc]:
                 continue
         except OSError:
             continue
-        if any(needle in arg for arg in argv):
-            try:
-                found.append(Proc.of(int(entry)))
-            except ProcessLookupError:
-                continue
-    return found
+        yield int(entry), argv
 
 
 def ancestry() -> set[int]:

@@ -7,7 +7,6 @@ user's and lies under that path is touched.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -25,7 +24,7 @@ def _unescape(field: str) -> str:
 
 
 def _under(candidate: str, base: Path) -> bool:
-    return candidate == str(base) or candidate.startswith(str(base).rstrip("/") + "/")
+    return Path(candidate).is_relative_to(base)
 
 
 def mounts_under(base: Path, mountinfo: str | None = None) -> list[str]:
@@ -58,44 +57,11 @@ def loops_backed_under(base: Path, sys_block: Path = Path("/sys/block")) -> list
     return found
 
 
-def holders(base: Path) -> list[procs.Proc]:
-    """This user's processes that name ``base`` on their command line or work in it (current or
-    root directory under it: a chroot), with all their descendants."""
-    marker = str(base)
-    roots = {p.pid: p for p in procs.mentioning(marker)}
-    spared = procs.ancestry()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in roots or int(entry) in spared:
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != os.geteuid():
-                continue
-            places = [os.readlink(f"/proc/{entry}/cwd"), os.readlink(f"/proc/{entry}/root")]
-        except OSError:
-            continue
-        if any(_under(place, base) for place in places):
-            try:
-                roots[int(entry)] = procs.Proc.of(int(entry))
-            except ProcessLookupError:
-                continue
-    found = dict(roots)
-    pending = list(roots)
-    while pending:
-        for child in procs.children(pending.pop()):
-            if child not in found and child not in spared:
-                try:
-                    found[child] = procs.Proc.of(child)
-                except ProcessLookupError:
-                    continue
-                pending.append(child)
-    return list(found.values())
-
-
 def remove_tree(base: Path) -> list[str]:
     """Stop what holds ``base``, unmount and detach what lies under it, remove it; what was done,
     one line each. A mount or loop device that will not let go is an error naming it."""
     done = []
-    holding = holders(base)
+    holding = procs.holding(base)
     if holding:
         procs.terminate(holding, grace=20.0)
         done.append(f"{len(holding)} process(es) working in {base} stopped")

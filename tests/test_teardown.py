@@ -6,9 +6,11 @@ it); the loop devices are read from a directory laid out as /sys/block is.
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
-from harness import teardown
+from harness import procs, teardown
 
 MOUNTINFO = """\
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534
@@ -37,3 +39,20 @@ def test_loop_devices_backed_by_files_under_a_directory(tmp_path: Path) -> None:
         (tmp_path / "sys" / name / "loop" / "backing_file").write_text(backing + "\n")
     (tmp_path / "sys" / "loop3").mkdir()  # an unattached loop device has no loop/ directory
     assert teardown.loops_backed_under(base, tmp_path / "sys") == ["/dev/loop0", "/dev/loop1"]
+
+
+def test_processes_working_in_a_directory_and_their_children_hold_it(tmp_path: Path) -> None:
+    base = tmp_path / ".building-box-1"
+    base.mkdir()
+    # A shell working in the directory (as dpkg in a chroot does) and the child it starts.
+    shell = subprocess.Popen(["sh", "-c", "sleep 30 & wait"], cwd=base)
+    try:
+        deadline = time.monotonic() + 5
+        while not procs.children(shell.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held = {p.pid for p in procs.holding(base)}
+        assert shell.pid in held and set(procs.children(shell.pid)) <= held and len(held) == 2
+        assert procs.holding(tmp_path / "elsewhere") == []
+    finally:
+        procs.terminate([*procs.holding(base)], grace=1.0)  # the sleep and the shell, by PID
+        shell.wait()
