@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 PREFIX = "mh-run-"
@@ -31,16 +32,22 @@ def owner_alive(pid: int, created: float) -> bool:
 def leftovers(base: Path | None = None) -> list[Path]:
     """Scratch directories of this user whose creating process is gone."""
     base = base or Path(tempfile.gettempdir())
+    return orphaned(base.glob(f"{PREFIX}*"), lambda name: m.group(1) if (m := _NAME.match(name)) else None)
+
+
+def orphaned(paths: Iterable[Path], owner: Callable[[str], str | None]) -> list[Path]:
+    """Of ``paths``, this user's directories (not links) whose owner, the PID ``owner`` reads from
+    the name (None: not one of ours), is gone."""
     found = []
-    for path in base.glob(f"{PREFIX}*"):
-        match = _NAME.match(path.name)
+    for path in paths:
+        pid = owner(path.name)
         try:
             info = path.lstat()
         except OSError:
             continue
-        if not match or not path.is_dir() or path.is_symlink() or info.st_uid != os.geteuid():
+        if pid is None or not path.is_dir() or path.is_symlink() or info.st_uid != os.geteuid():
             continue
-        if not owner_alive(int(match.group(1)), info.st_ctime):
+        if not pid.isdigit() or not owner_alive(int(pid), info.st_ctime):
             found.append(path)
     return found
 

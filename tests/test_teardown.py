@@ -6,9 +6,12 @@ it); the loop devices are read from a directory laid out as /sys/block is.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from harness import procs, teardown
 
@@ -56,3 +59,17 @@ def test_processes_working_in_a_directory_and_their_children_hold_it(tmp_path: P
     finally:
         procs.terminate([*procs.holding(base)], grace=1.0)  # the sleep and the shell, by PID
         shell.wait()
+
+
+def test_unfinished_box_builds_are_those_of_dead_builders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.tiers.nested import box
+
+    monkeypatch.setenv("MIGRATION_HARNESS_CACHE", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a PID that has exited
+    boxes = tmp_path / "boxes"
+    dead, alive = boxes / f".building-mh-x-{gone.pid}", boxes / f".building-mh-x-{os.getpid()}"
+    for directory in (dead, alive, boxes / "mh-x-finished"):
+        directory.mkdir(parents=True)
+    (boxes / f".building-link-{gone.pid}").symlink_to(dead)  # a link is never removed
+    assert box.unfinished_builds() == [dead]

@@ -240,17 +240,9 @@ def _build(
 def unfinished_builds() -> list[Path]:
     """Build directories whose builder is gone (killed): ``clean`` removes them, and what holds them."""
     base = boxes_dir()
-    found = []
-    for path in sorted(base.glob(f"{BUILDING}*")) if base.is_dir() else []:
-        pid = path.name.rsplit("-", 1)[-1]
-        try:
-            info = path.lstat()
-        except OSError:
-            continue
-        ours = path.is_dir() and not path.is_symlink() and info.st_uid == os.geteuid()
-        if ours and (not pid.isdigit() or not scratch.owner_alive(int(pid), info.st_ctime)):
-            found.append(path)
-    return found
+    if not base.is_dir():
+        return []
+    return scratch.orphaned(sorted(base.glob(f"{BUILDING}*")), lambda name: name.rsplit("-", 1)[-1])
 
 
 def remove_unfinished_builds() -> list[str]:
