@@ -157,6 +157,8 @@ def guest_words(observation: Observation | None) -> str | None:
         return "no heartbeat"
     if guest.stopped:
         return f"rebooted ({len(guest.boots)} boots), then stopped" if len(guest.boots) > 1 else "stopped"
+    if guest.silent_at_end:
+        return f"rebooted ({len(guest.boots)} boot(s) seen, silent at the end)"
     if guest.unbroken:
         return f"kept running, down {guest.downtime * 1000:.0f} ms" if guest.downtime is not None else "kept running"
     return f"rebooted ({len(guest.boots)} boots)"

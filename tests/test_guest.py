@@ -167,3 +167,49 @@ def test_the_verdict_table_says_stopped() -> None:
     evidence = heartbeat.analyse(heartbeat.parse(console(BOOT_A, 0, 20, 1.0), "node2"), 0.1)
     evidence.ended(running=False)
     assert guest_words(SimpleNamespace(guest=evidence)) == "stopped"  # type: ignore[arg-type]
+
+
+CRASH = Path(__file__).parent / "data" / "nested"
+
+
+def crash_beats() -> list[heartbeat.Beat]:
+    """CI's crash case (stored): the guest's beats on node2 until its dom0 was reset."""
+    rows = (CRASH / "crash-restarted-there.heartbeat.tsv").read_text().splitlines()
+    return [heartbeat.Beat(node, boot, int(n), float(up)) for node, boot, n, up in (r.split("\t") for r in rows)]
+
+
+def test_a_guest_restarted_on_its_rejoined_dom0_did_not_keep_running() -> None:
+    # CI, 2026-11-26: node2's dom0 reset, fenced, rejoined; Pacemaker started the guest there again.
+    # Its beats stopped at the reset; at the end xenstore shows a domain on node2 that does not beat
+    # yet. The harness said "kept running, downtime 420 ms": one boot, no gap, no end check.
+    from harness.outcome import Outcome, Verdict
+    from harness.tiers.nested.observe import judge_guest
+
+    history = xl.DomainHistory("mh-guest")
+    history.add_xenstore(0.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n7 mh-guest\n"})
+    history.add_xenstore(50.0, {"node1": "0 Domain-0\n"})
+    history.add_xenstore(260.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n1 mh-guest\n"})
+    outcome = Outcome({"vm-guest": Verdict("vm-guest", "start", "node2", "node2")})
+    notes: list[str] = []
+    guest = judge_guest(crash_beats(), 0.1, history, ["node2"], outcome, "vm-guest", notes, beats_now=False)
+    assert not guest.unbroken and guest.silent_at_end and not guest.stopped
+    assert guest.describe().startswith("guest rebooted: its beats stopped on node2")
+    # Without the end check (no dom0 asked), the same beats would read as one unbroken boot.
+    unchecked = judge_guest(crash_beats(), 0.1, history, ["node2"], outcome, "vm-guest", [], beats_now=None)
+    assert unchecked.unbroken
+
+
+def test_a_migrate_verdict_needs_a_guest_beating_at_the_end() -> None:
+    from harness.outcome import Outcome, Verdict
+    from harness.tiers.nested.observe import judge_guest
+
+    history = xl.DomainHistory("mh-guest")
+    history.add_xenstore(0.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n7 mh-guest\n"})
+    history.add_xenstore(90.0, {"node1": "0 Domain-0\n3 mh-guest\n", "node2": "0 Domain-0\n"})
+    outcome = Outcome({"vm-guest": Verdict("vm-guest", "migrate", "node2", "node1")})
+    beating = judge_guest(crash_beats(), 0.1, history, ["node1"], outcome, "vm-guest", [], beats_now=True)
+    assert beating.unbroken and outcome["vm-guest"].verdict == "migrate"
+    silent = judge_guest(crash_beats(), 0.1, history, ["node1"], outcome, "vm-guest", [], beats_now=False)
+    assert not silent.unbroken
+    assert outcome["vm-guest"].verdict == "move"
+    assert outcome["vm-guest"].reason == "migrate path, but the guest stopped beating"

@@ -85,3 +85,87 @@ def test_operations_table_is_in_seconds_from_the_trigger_per_node_clock() -> Non
     assert header.startswith("# seconds from the trigger") and columns.split("\t")[:3] == ["start", "end", "seconds"]
     row = next(r.split("\t") for r in rows if "\tmigrate_to\t" in r)
     assert abs(float(row[0]) - 2.5) < 0.01 and 75.0 < float(row[2]) < 76.5
+
+
+def test_a_rebooted_dom0s_log_is_read_from_the_triggers_time() -> None:
+    # CI's crash case: node1's log lines around the fencing of node2 (stored, trimmed to the
+    # controller's lines); read by time from 17:49:35 on, as a dom0 that rebooted is.
+    import calendar
+
+    text = (DATA / "crash-restarted-there.node1.pacemaker.log").read_text()
+    zero = pcmklog.log_seconds(calendar.timegm((2026, 11, 26, 17, 49, 35, 0, 0, 0)))
+    part = pcmklog.since(text, zero)
+    assert part.startswith("Nov 26 17:49:35.316 ") and "Calculated transition 12" in part.splitlines()[0]
+    assert "Calculated transition 11" not in part
+    assert pcmklog.since(text, zero + 86400) == ""
+    assert pcmklog.since("Foo 1 00:00:00 not a stamp\n" + text, zero).startswith("Nov 26 17:49:35.316 ")
+
+
+def test_a_vm_that_died_with_its_dom0_and_was_started_there_again_is_a_start(tmp_path: Path) -> None:
+    # CI, 2026-11-26: node2's dom0 reset; fenced; it rejoined before the DC's start of the guest on
+    # node1 ran, and Pacemaker's next transition started it on node2 ("Start vm-guest ( node2 )").
+    # The survivors' logs show nothing of it: the harness said "stay on node2".
+    from harness.prediction import active_on
+    from harness.tiers.live import Executed
+    from harness.tiers.nested.observe import died_with
+
+    after = tmp_path / "cib-after.xml"
+    after.write_text((DATA / "crash-restarted-there.cib-after.xml").read_text())
+    where_after = active_on(after, tmp_path / "state").get("vm-guest", [])
+    assert where_after == ["node2"]
+    before = {"vm-guest": ["node2"]}
+    lost = {"node2": "rebooted since"}
+    nothing = observed_outcome([], before)["vm-guest"]
+    assert nothing.verdict == "stay"
+    verdict = died_with(nothing, ["node2"], where_after, lost)
+    assert verdict.describe() == "vm-guest: start on node2 (due to it died with node2, rebooted since the trigger)"
+    # node2's own log, read once it answered again: the start it ran after rejoining.
+    ran = observed_outcome([Executed("node2", "vm-guest", "start", 10.0, 45.0, 0, "real")], before)["vm-guest"]
+    assert died_with(ran, ["node2"], where_after, lost).verdict == "start"
+    # Not started anywhere: stop. A move the logs show is Pacemaker's own name: kept.
+    assert died_with(nothing, ["node2"], [], lost).verdict == "stop"
+    moved = observed_outcome([Executed("node1", "vm-guest", "start", 10.0, 45.0, 0, "real")], before)["vm-guest"]
+    assert died_with(moved, ["node2"], ["node1"], lost).to_node == "node1"
+    # A dom0 that did not go down changes nothing.
+    assert died_with(nothing, ["node2"], ["node2"], {}) == nothing
+
+
+class _LocalNode:
+    """A dom0 stand-in for the shell the harness sends over SSH: runs it here (the console logs in
+    a directory of the test)."""
+
+    name = "node2"
+
+    def run(self, argv: list[str], **_: object) -> object:
+        import subprocess
+        from types import SimpleNamespace
+
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return SimpleNamespace(stdout=done.stdout, ok=done.returncode == 0, rc=done.returncode)
+
+
+def test_beating_reads_the_newest_console_twice(tmp_path: Path, monkeypatch) -> None:
+    import threading
+    import time
+
+    from harness.tiers.nested import observe
+
+    monkeypatch.setattr(observe, "CONSOLE_GLOB", str(tmp_path / "guest-mh-guest*.log"))
+    old = tmp_path / "guest-mh-guest.log"
+    old.write_text("MHB boot=aa n=1 up=1.0\nMHB boot=aa n=2 up=1.2\n")
+    time.sleep(0.05)
+    newest = tmp_path / "guest-mh-guest--incoming.log"  # after a migration: the target's console
+    newest.write_text("MHB boot=aa n=3 up=1.4\n")
+    node: object = _LocalNode()
+    assert observe.beating([node], wait=0.5) is False  # type: ignore[list-item]
+
+    def beat() -> None:
+        time.sleep(0.2)
+        with newest.open("a") as f:
+            f.write("MHB boot=aa n=4 up=1.6\n")
+
+    writer = threading.Thread(target=beat)
+    writer.start()
+    assert observe.beating([node], wait=0.8) is True  # type: ignore[list-item]
+    writer.join()
+    assert observe.beating([]) is None

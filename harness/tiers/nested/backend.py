@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -316,15 +316,23 @@ class NestedBackend(Backend):
         entries: list[live.Executed] = []
         beats: list[heartbeat.Beat] = []
         reached: list[str] = []
-        collected = observe.collect_all({n: lab.node(n) for n in survivors}, start.offsets, logs)
-        for name in survivors:
-            got = collected[name]
+        # Every dom0 that answers, the one the trigger took down included: a fenced dom0 reboots and
+        # rejoins, and the cluster may start the guest there again.
+        collected = observe.collect_all({n: lab.node(n) for n in lab.plan.nodes}, start, logs)
+        lost = observe.lost_nodes(collected)
+        skews = dict(start.skews)
+        for name, got in collected.items():
             if isinstance(got, HarnessError):
-                # Fenced by the cluster after the trigger (a failed stop, say): what it ran is gone with it.
                 notes.append(
                     f"{name} unreachable after the trigger ({got.message}): its operations and console are missing"
                 )
                 continue
+            if got.rebooted:
+                skews[name] = got.skew if got.skew is not None else skews.get(name, 0.0)
+                notes.append(
+                    f"{name} rebooted after the trigger: its log read from the trigger's time on (its clock "
+                    f"{skews[name]:+.1f} s from the host's)"
+                )
             entries += got.entries
             beats += got.beats
             evidence.update(got.evidence)
@@ -334,7 +342,7 @@ class NestedBackend(Backend):
         # The boot running at the trigger first (analyse() drops repeats); boots before it are not evidence.
         beats = start.beats + [b for b in beats if b.boot not in start.stale]
         entries.sort(key=lambda e: e.start)
-        (casedir / "operations.tsv").write_text(observe.operations_table(entries, start.triggered, start.skews))
+        (casedir / "operations.tsv").write_text(observe.operations_table(entries, start.triggered, skews))
         evidence["operations"] = casedir / "operations.tsv"
         after = casedir / "cib-after.xml"
         after.write_text(lab.node(reached[0]).run(["cibadmin", "-Q"], what="snapshot the CIB").stdout)
@@ -348,17 +356,10 @@ class NestedBackend(Backend):
         notes.extend(outcome.notes)
         vm = trigger.vm
         where_after = self.active(after).get(vm, [])
-        if outcome[vm].verdict == "stay" and where_after != settled.active.get(vm, []):
-            # Nothing ran for it on a surviving node, yet it is gone: it died with a fenced node.
-            gone_from = ", ".join(settled.active.get(vm, [])) or "?"
-            outcome.verdicts[vm] = replace(
-                outcome[vm],
-                verdict="stop" if not where_after else "start",
-                from_node=gone_from,
-                to_node=where_after[0] if where_after else None,
-                reason=f"it died with {gone_from}",
-            )
-        guest = observe.judge_guest(beats, period, history, where_after, outcome, vm, notes)
+        outcome.verdicts[vm] = observe.died_with(outcome[vm], settled.active.get(vm, []), where_after, lost)
+        on_now = set(where_after) | set(history.samples[-1].running_on(xlcfg.NAME) if history.samples else [])
+        beats_now = observe.beating([lab.node(n) for n in sorted(on_now) if n in reached])
+        guest = observe.judge_guest(beats, period, history, where_after, outcome, vm, notes, beats_now)
         verdict = outcome[vm]
         notes += live.judge(vm, verdict, entries, plan, predicted)
         migrate_seconds = observe.migration_seconds(entries, vm)

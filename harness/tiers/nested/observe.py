@@ -13,12 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import HarnessError
-from ...outcome import Outcome
+from ...outcome import Outcome, Verdict
 from ..live import SAVED_INPUT, Executed, input_number
 from . import pcmklog
 from .guest import heartbeat, picture, xl, xlcfg
@@ -38,6 +38,12 @@ POLL = 0.5
 REPORT_EVERY = 30.0
 # Reading a log or a listing over SSH takes well under a second; 60 s means the node is gone.
 READ_TIMEOUT = 60
+# A dom0 taken for gone is asked again this often (seconds): a fenced dom0 reboots and rejoins.
+RETRY_GONE = 5.0
+# How much of the log of a dom0 that rebooted since the trigger is read (its end: the part written
+# before the reset may be lost, so the log is read by time, not from the trigger's byte offset).
+REBOOTED_LOG_BYTES = 8_000_000
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
 
 @dataclass
@@ -52,6 +58,7 @@ class TriggerStart:
     skews: dict[str, float]
     beats: list[heartbeat.Beat]  # of the boot running now
     stale: set[str]  # earlier boots in the consoles: not evidence of this trigger
+    boot_ids: dict[str, str] = field(default_factory=dict)  # each dom0's kernel boot id: did it reboot since?
     triggered: float = 0.0  # the host's clock as the trigger was carried out
 
     @classmethod
@@ -70,27 +77,34 @@ class TriggerStart:
             skews={n: read[n][2] for n in names},
             beats=beats,
             stale=stale,
+            boot_ids={n: read[n][4] for n in names},
         )
 
 
 _SECTION = "--mh-section--"
 
 
-def _state(node: Node) -> tuple[int, set[str], float, str]:
-    """One dom0 before a trigger: its log's size, saved inputs, clock skew and guest console."""
+def _state(node: Node) -> tuple[int, set[str], float, str, str]:
+    """One dom0 before a trigger: its log's size, saved inputs, clock skew, guest console, boot id."""
     skew = clock_skew(node)
     out = node.run(
         [
             "sh",
             "-c",
-            f"stat -c %s {pcmklog.LOG} 2>/dev/null || echo 0; echo {_SECTION}; ls -1 {PENGINE}; echo {_SECTION}; "
-            + CONSOLE_CAT,
+            f"cat {BOOT_ID}; echo {_SECTION}; stat -c %s {pcmklog.LOG} 2>/dev/null || echo 0; echo {_SECTION}; "
+            f"ls -1 {PENGINE}; echo {_SECTION}; " + CONSOLE_CAT,
         ],
         check=False,
         timeout=READ_TIMEOUT,
     ).stdout
-    size, listing, console_text = (out.split(f"{_SECTION}\n", 2) + ["", ""])[:3]
-    return int(size.strip()) if size.strip().isdigit() else 0, _saved(listing), skew, console_text
+    boot_id, size, listing, console_text = (out.split(f"{_SECTION}\n", 3) + ["", "", ""])[:4]
+    return (
+        int(size.strip()) if size.strip().isdigit() else 0,
+        _saved(listing),
+        skew,
+        console_text,
+        boot_id.strip(),
+    )
 
 
 def _saved(listing: str) -> set[str]:
@@ -105,11 +119,40 @@ def console(node: Node) -> str:
     return node.run(["sh", "-c", CONSOLE_CAT], check=False, timeout=READ_TIMEOUT).stdout
 
 
-def collect(
-    node: Node, name: str, offset: int, logs: Path, evidence: dict[str, Path], beats: list[heartbeat.Beat]
-) -> list[Executed]:
+@dataclass
+class Collected:
+    """What one node showed after a trigger. A node that rebooted since (fenced, reset) is read by
+    time: its log from before the reset may be cut short, so the trigger's byte offset means
+    nothing there; its clock was set anew by its boot (``skew``, measured now)."""
+
+    entries: list[Executed]
+    beats: list[heartbeat.Beat]
+    evidence: dict[str, Path]
+    rebooted: bool = False
+    skew: float | None = None
+
+
+def read_log_since(node: Node, offset: int, boot_id: str, origin: float) -> tuple[str, bool, float | None]:
+    """A dom0's pacemaker log since the trigger (host time ``origin``): from the trigger's byte
+    offset if the dom0 has not rebooted since (same boot id), else the lines stamped after the
+    trigger by the dom0's clock now. Returns the text, whether it rebooted, and its skew if so."""
+    script = (
+        f'b=$(cat {BOOT_ID}); echo "$b"; echo {_SECTION}; '
+        f'if [ "$b" = {boot_id or "unknown"!r} ]; then tail -c +{offset + 1} {pcmklog.LOG}; '
+        f"else tail -c {REBOOTED_LOG_BYTES} {pcmklog.LOG}; fi"
+    )
+    out = node.run(["sh", "-c", script], timeout=READ_TIMEOUT).stdout
+    now_boot, _, text = out.partition(f"{_SECTION}\n")
+    if not boot_id or now_boot.strip() == boot_id:
+        return text, False, None
+    skew = clock_skew(node)
+    return pcmklog.since(text, pcmklog.log_seconds(origin + skew)), True, skew
+
+
+def collect(node: Node, name: str, offset: int, boot_id: str, origin: float, logs: Path) -> Collected:
     """One node's pacemaker log since the trigger, its other logs, and the guest's console."""
-    text = node.run(["tail", "-c", f"+{offset + 1}", pcmklog.LOG], timeout=READ_TIMEOUT).stdout
+    evidence: dict[str, Path] = {}
+    text, rebooted, skew = read_log_since(node, offset, boot_id, origin)
     (logs / f"{name}-pacemaker.log").write_text(text)
     evidence[f"{name}-pacemaker-log"] = logs / f"{name}-pacemaker.log"
     for label, command in (
@@ -124,31 +167,20 @@ def collect(
     guest_console = console(node)
     (logs / f"{name}-guest-console.log").write_text(guest_console)
     evidence[f"{name}-guest-console"] = logs / f"{name}-guest-console.log"
-    beats += heartbeat.parse(guest_console, name)
-    return pcmklog.parse(text)
+    return Collected(pcmklog.parse(text), heartbeat.parse(guest_console, name), evidence, rebooted, skew)
 
 
-@dataclass
-class Collected:
-    """What one node showed after a trigger."""
-
-    entries: list[Executed]
-    beats: list[heartbeat.Beat]
-    evidence: dict[str, Path]
-
-
-def collect_all(nodes: dict[str, Node], offsets: dict[str, int], logs: Path) -> dict[str, Collected | HarnessError]:
+def collect_all(nodes: dict[str, Node], start: TriggerStart, logs: Path) -> dict[str, Collected | HarnessError]:
     """``collect`` on every node at once (a thread each: a dozen SSH reads cost seconds each under
     emulation); a node that does not answer gives its error instead."""
 
     def one(name: str) -> Collected | HarnessError:
-        evidence: dict[str, Path] = {}
-        beats: list[heartbeat.Beat] = []
         try:
-            entries = collect(nodes[name], name, offsets[name], logs, evidence, beats)
+            return collect(
+                nodes[name], name, start.offsets.get(name, 0), start.boot_ids.get(name, ""), start.triggered, logs
+            )
         except HarnessError as exc:
             return exc
-        return Collected(entries, beats, evidence)
 
     with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
         return dict(zip(nodes, pool.map(one, nodes)))
@@ -265,8 +297,11 @@ class XlPoller:
             node.close()
 
     def _loop(self, name: str) -> None:
+        """Poll one dom0 until stopped. A dom0 gone (GONE_AFTER failed readings) is asked again every
+        RETRY_GONE seconds on a fresh connection: a fenced dom0 reboots, rejoins, and the cluster
+        can start the guest there again."""
         node, failures = self.nodes[name], 0
-        while not self._stop.is_set() and failures < self.GONE_AFTER:
+        while not self._stop.is_set():
             asked = time.time()
             try:
                 result = node.run(["sh", "-c", xl.XENSTORE_LIST], check=False, timeout=30)
@@ -274,12 +309,17 @@ class XlPoller:
                 result = None
             if result is None or not result.ok:
                 failures += 1
-                if failures >= self.GONE_AFTER:  # its domains are gone with it
+                node.close()  # the next try connects afresh: this connection may lead to a dom0 since reset
+                if failures == self.GONE_AFTER:  # its domains are gone with it
                     with self._lock:
                         self._latest.pop(name, None)
                         self._record(time.time())
-                self._stop.wait(POLL)
+                        if self.report is not None:
+                            self.report(f"{name} does not answer: taken for gone, asked again every {RETRY_GONE:g} s")
+                self._stop.wait(POLL if failures < self.GONE_AFTER else RETRY_GONE)
                 continue
+            if failures >= self.GONE_AFTER and self.report is not None:
+                self.report(f"{name} answers again")
             failures = 0
             with self._lock:
                 self._latest[name] = (asked, time.time(), result.stdout)
@@ -315,6 +355,45 @@ class XlPoller:
         return f"guest {self.history.guest} " + (f"running on {', '.join(where)}" if where else "on no dom0")
 
 
+# How long the guest is watched for a new beat at the end (seconds): dozens of beats under
+# emulation (one every 0.2-0.3 s), and still short beside a case.
+BEATING_WAIT = 5
+
+
+def _last_beat_script(wait: float) -> str:
+    """The last heartbeat in the newest console log (the one xenconsoled writes to now: after a
+    migration that is ``guest-<name>--incoming.log``), twice, ``wait`` seconds apart."""
+    last = (
+        f'f=$(ls -t {CONSOLE_GLOB} 2>/dev/null | head -n 1); [ -n "$f" ] && tail -c 4096 "$f" | grep -a "MHB boot" '
+        "| tail -n 1"
+    )
+    return f"{last}; echo {_SECTION}; sleep {wait:g}; {last}; true"
+
+
+def beating(nodes: list[Node], wait: float = BEATING_WAIT) -> bool | None:
+    """Whether the guest beats now on one of ``nodes`` (the dom0s its domain runs on, by xenstore
+    or the CIB): a new beat within ``wait`` seconds. None when no node could be asked."""
+    if not nodes:
+        return None
+
+    def one(node: Node) -> bool | None:
+        try:
+            out = node.run(["sh", "-c", _last_beat_script(wait)], check=False, timeout=READ_TIMEOUT + wait).stdout
+        except HarnessError:
+            return None
+        first, _, second = out.partition(f"{_SECTION}\n")
+        before, after = heartbeat.parse(first, node.name), heartbeat.parse(second, node.name)
+        if not after:
+            return False
+        return not before or (after[-1].boot, after[-1].n) != (before[-1].boot, before[-1].n)
+
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        answers = list(pool.map(one, nodes))
+    if any(answers):
+        return True
+    return None if all(a is None for a in answers) else False
+
+
 def guest_evidence(
     casedir: Path,
     beats: list[heartbeat.Beat],
@@ -347,6 +426,44 @@ def guest_evidence(
     return evidence
 
 
+def lost_nodes(collected: dict[str, Collected | HarnessError]) -> dict[str, str]:
+    """The dom0s the trigger took down, with how: rebooted since (fenced, reset) or not answering."""
+    lost = {}
+    for name, got in collected.items():
+        if isinstance(got, HarnessError):
+            lost[name] = "not answering since"
+        elif got.rebooted:
+            lost[name] = "rebooted since"
+    return lost
+
+
+def died_with(verdict: Verdict, before: list[str], where_after: list[str], lost: dict[str, str]) -> Verdict:
+    """The verdict of a resource that ran on a dom0 the trigger took down: it died with it, whatever
+    the logs that survive show of it. Started again afterwards (elsewhere, or there once the dom0
+    rejoined: Pacemaker's next transition says "Start") is ``start``, not started is ``stop``; a
+    ``move``, ``recover`` or ``migrate`` the logs show is kept (Pacemaker's own name for it)."""
+    gone = [n for n in before if n in lost]
+    if gone and verdict.verdict in ("stay", "start", "restart"):
+        return replace(
+            verdict,
+            verdict="start" if where_after else "stop",
+            from_node=gone[0],
+            to_node=where_after[0] if where_after else None,
+            reason=f"it died with {gone[0]}, {lost[gone[0]]} the trigger",
+        )
+    if verdict.verdict == "stay" and where_after != before:
+        # Nothing ran for it on a node that answers, yet it is gone: it died with a fenced node.
+        gone_from = ", ".join(before) or "?"
+        return replace(
+            verdict,
+            verdict="stop" if not where_after else "start",
+            from_node=gone_from,
+            to_node=where_after[0] if where_after else None,
+            reason=f"it died with {gone_from}",
+        )
+    return verdict
+
+
 def judge_guest(
     beats: list[heartbeat.Beat],
     period: float,
@@ -355,13 +472,22 @@ def judge_guest(
     outcome: Outcome,
     vm: str,
     notes: list[str],
+    beats_now: bool | None = None,
 ) -> heartbeat.GuestEvidence:
     """What the guest lived through, and the verdict held to it: a ``migrate`` needs a guest that
-    kept running; a guest that stopped beating and runs on no dom0 (xenstore and the CIB agree) once
-    settled did not keep running. Double runs and doubts go to ``notes``."""
+    kept running. ``beats_now`` (``beating``) says whether the guest still beat once the cluster had
+    settled: a guest that did not (or whose domain runs on no dom0, xenstore and the CIB agreeing)
+    did not keep running, whatever its beats until then. Double runs and doubts go to ``notes``."""
     guest = heartbeat.analyse(beats, period)
     placement = history.placement()
-    if placement and placement[-1][1] != "-":
+    domain_on = placement[-1][1] != "-" if placement else None
+    if beats_now is True:
+        guest.ended(running=True)
+    elif beats_now is False:
+        # Its domain runs (xenstore or the CIB say so) but does not beat: a domain started afresh
+        # (its boot not beating yet), or a guest that hangs; either way it did not keep running.
+        guest.fell_silent(domain_runs=bool(domain_on or where_after))
+    elif domain_on:
         guest.ended(running=True)
     elif placement and not where_after:
         guest.ended(running=False)
@@ -378,6 +504,8 @@ def judge_guest(
             if not guest.beats
             else "the guest is not running"
             if guest.stopped
+            else "the guest stopped beating"
+            if guest.silent_at_end
             else "the guest rebooted"
         )
         notes.append(f"{vm}: Pacemaker took the migrate path, but {reason}: not a live migration")

@@ -25,6 +25,7 @@ _REQUEST = re.compile(
     r"operation for (?P<resource>\S+) on (?P<node>\S+)"
 )
 _RC = re.compile(r"\brc=(-?\d+)")
+_STAMP = re.compile(r"^(?P<stamp>\w{3} +\d+ \d\d:\d\d:\d\d(?:\.\d+)?) ", re.MULTILINE)
 
 
 def _seconds(stamp: str) -> float:
@@ -40,6 +41,19 @@ def log_seconds(epoch: float) -> float:
     clocks are set from the host's at every restore."""
     stamp = time.strftime("%b %d %H:%M:%S", time.gmtime(epoch))
     return _seconds(f"{stamp}.{int((epoch % 1) * 1e6):06d}")
+
+
+def since(text: str, zero: float) -> str:
+    """``text`` (a pacemaker log) from its first line stamped at or after ``zero`` (``log_seconds``
+    scale); empty if none is."""
+    for match in _STAMP.finditer(text):
+        try:
+            stamped = _seconds(match["stamp"])
+        except ValueError:  # "Foo 1 00:00:00 ": not a stamp
+            continue
+        if stamped >= zero:
+            return text[match.start() :]
+    return ""
 
 
 def parse(text: str, agent: str = "real") -> list[Executed]:

@@ -36,6 +36,9 @@ class GuestEvidence:
     # Whether the guest's domain ran on some dom0 when the cluster had settled (None: not known).
     # One boot that stopped beating is a guest that died (with its dom0, say), not one that kept running.
     running_at_end: bool | None = None
+    # Its domain ran once the cluster had settled but no longer beat: started afresh (not beating
+    # yet) or hung. Either way it did not keep running.
+    silent_at_end: bool = False
 
     @property
     def stopped(self) -> bool:
@@ -48,9 +51,21 @@ class GuestEvidence:
         if not running:
             self.unbroken = False
 
+    def fell_silent(self, domain_runs: bool) -> None:
+        """The guest did not beat once the cluster had settled; ``domain_runs``: a domain of it ran."""
+        self.ended(running=False)
+        if domain_runs:
+            self.running_at_end, self.silent_at_end = None, True
+
     def describe(self) -> str:
         if not self.beats:
             return "no heartbeat seen"
+        if self.silent_at_end:
+            where = self.nodes[-1] if self.nodes else "?"
+            return (
+                f"guest rebooted: its beats stopped on {where} ({len(self.boots)} boot(s) seen); once the cluster "
+                "settled a domain of it ran but did not beat (started afresh, not beating yet, or hung)"
+            )
         if self.stopped:
             where = self.nodes[-1] if self.nodes else "?"
             if len(self.boots) > 1:
