@@ -169,3 +169,54 @@ def test_beating_reads_the_newest_console_twice(tmp_path: Path, monkeypatch) -> 
     assert observe.beating([node], wait=0.8) is True  # type: ignore[list-item]
     writer.join()
     assert observe.beating([]) is None
+
+
+class _ScriptedDom0:
+    """A dom0 for the xenstore poller: answers from a script of readings (None: does not answer)."""
+
+    def __init__(self, name: str, readings: list[str | None]) -> None:
+        self.name, self.readings, self.closed = name, readings, 0
+
+    def run(self, argv: list[str], **_: object) -> object:
+        from types import SimpleNamespace
+
+        from harness.errors import HarnessError
+
+        reading = self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+        if reading is None:
+            raise HarnessError(f"{self.name}: SSH connection lost")
+        return SimpleNamespace(ok=True, stdout=reading, rc=0)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_the_poller_sees_a_dom0_that_comes_back(monkeypatch) -> None:
+    # The crash case: node2 reset (three failed readings: gone), rebooted, answers again, and
+    # the cluster starts the guest there. The poller used to give node2 up for good.
+    import time
+    from types import SimpleNamespace
+
+    from harness.tiers.nested import observe
+
+    monkeypatch.setattr(observe, "POLL", 0.01)
+    monkeypatch.setattr(observe, "RETRY_GONE", 0.01)
+    guest, idle = "0 Domain-0\n7 mh-guest\n", "0 Domain-0\n"
+    dom0s = {
+        "node1": _ScriptedDom0("node1", [idle]),
+        "node2": _ScriptedDom0("node2", [guest] * 5 + [None] * 6 + [idle] * 3 + [guest]),
+    }
+    lab = SimpleNamespace(plan=SimpleNamespace(nodes=list(dom0s)), fresh_node=lambda name: dom0s[name])
+    said: list[str] = []
+    poller = observe.XlPoller(lab, "mh-guest", report=said.append)  # type: ignore[arg-type]
+    poller.start()
+    deadline = time.monotonic() + 10
+    while len(dom0s["node2"].readings) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    poller.stop()
+    places = [where for _, where in poller.history.placement()]
+    assert places[0] == "node2"  # never "-" before every dom0 answered once
+    assert places == ["node2", "-", "node2"]
+    assert dom0s["node2"].closed >= 6  # a fresh connection after each failed reading
+    assert "node2 answers again" in said and any("taken for gone" in s for s in said)

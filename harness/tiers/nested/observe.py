@@ -275,6 +275,9 @@ class XlPoller:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[float, float, str]] = {}  # node -> (asked, answered, output)
+        # Samples are recorded once every dom0 answered (or the first round ran out): a round with
+        # some dom0s not yet heard of would show the guest on no dom0 before the trigger.
+        self._first_round_done = threading.Event()
         self._threads = [
             threading.Thread(target=self._loop, args=(name,), name=f"xl-poller-{name}", daemon=True)
             for name in self.nodes
@@ -288,6 +291,9 @@ class XlPoller:
         deadline = time.monotonic() + first_round
         while len(self._latest) < len(self.nodes) and time.monotonic() < deadline:
             time.sleep(0.1)
+        with self._lock:
+            self._first_round_done.set()
+            self._record(time.time())
 
     def stop(self) -> None:
         self._stop.set()
@@ -307,6 +313,8 @@ class XlPoller:
                 result = node.run(["sh", "-c", xl.XENSTORE_LIST], check=False, timeout=30)
             except HarnessError:
                 result = None
+            if self._stop.is_set():  # an answer after stop() (a slow connect) would change a history being read
+                break
             if result is None or not result.ok:
                 failures += 1
                 node.close()  # the next try connects afresh: this connection may lead to a dom0 since reset
@@ -331,6 +339,8 @@ class XlPoller:
 
     def _record(self, now: float) -> None:
         """A sample of every dom0's latest reading, with the interval each was read in."""
+        if not self._first_round_done.is_set():
+            return
         latest = dict(self._latest)
         self.history.add_xenstore(
             now, {n: out for n, (_, _, out) in latest.items()}, {n: (a, b) for n, (a, b, _) in latest.items()}
