@@ -183,7 +183,7 @@ def test_a_guest_restarted_on_its_rejoined_dom0_did_not_keep_running() -> None:
     # Its beats stopped at the reset; at the end xenstore shows a domain on node2 that does not beat
     # yet. The harness said "kept running, downtime 420 ms": one boot, no gap, no end check.
     from harness.outcome import Outcome, Verdict
-    from harness.tiers.nested.observe import judge_guest
+    from harness.tiers.nested.judging import judge_guest
 
     history = xl.DomainHistory("mh-guest")
     history.add_xenstore(0.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n7 mh-guest\n"})
@@ -201,7 +201,7 @@ def test_a_guest_restarted_on_its_rejoined_dom0_did_not_keep_running() -> None:
 
 def test_a_migrate_verdict_needs_a_guest_beating_at_the_end() -> None:
     from harness.outcome import Outcome, Verdict
-    from harness.tiers.nested.observe import judge_guest
+    from harness.tiers.nested.judging import judge_guest
 
     history = xl.DomainHistory("mh-guest")
     history.add_xenstore(0.0, {"node1": "0 Domain-0\n", "node2": "0 Domain-0\n7 mh-guest\n"})

@@ -107,7 +107,7 @@ def test_a_vm_that_died_with_its_dom0_and_was_started_there_again_is_a_start(tmp
     # The survivors' logs show nothing of it: the harness said "stay on node2".
     from harness.prediction import active_on
     from harness.tiers.live import Executed
-    from harness.tiers.nested.observe import died_with
+    from harness.tiers.nested.judging import died_with
 
     after = tmp_path / "cib-after.xml"
     after.write_text((DATA / "crash-restarted-there.cib-after.xml").read_text())
@@ -197,10 +197,10 @@ def test_the_poller_sees_a_dom0_that_comes_back(monkeypatch) -> None:
     import time
     from types import SimpleNamespace
 
-    from harness.tiers.nested import observe
+    from harness.tiers.nested import poller as pollermod
 
-    monkeypatch.setattr(observe, "POLL", 0.01)
-    monkeypatch.setattr(observe, "RETRY_GONE", 0.01)
+    monkeypatch.setattr(pollermod, "POLL", 0.01)
+    monkeypatch.setattr(pollermod, "RETRY_GONE", 0.01)
     guest, idle = "0 Domain-0\n7 mh-guest\n", "0 Domain-0\n"
     dom0s = {
         "node1": _ScriptedDom0("node1", [idle]),
@@ -208,7 +208,7 @@ def test_the_poller_sees_a_dom0_that_comes_back(monkeypatch) -> None:
     }
     lab = SimpleNamespace(plan=SimpleNamespace(nodes=list(dom0s)), fresh_node=lambda name: dom0s[name])
     said: list[str] = []
-    poller = observe.XlPoller(lab, "mh-guest", report=said.append)  # type: ignore[arg-type]
+    poller = pollermod.XlPoller(lab, "mh-guest", report=said.append)  # type: ignore[arg-type]
     poller.start()
     deadline = time.monotonic() + 10
     while len(dom0s["node2"].readings) > 1 and time.monotonic() < deadline:

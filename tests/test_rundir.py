@@ -76,3 +76,54 @@ def test_state_without_a_tier_is_not_a_run(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("[1, 2]")
     with pytest.raises(rundir.HarnessError, match="not a run directory"):
         rundir.RunDir.open(tmp_path)
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_clean_removes_a_run_killed_before_it_recorded_its_nodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # CI, 2026-11-26: `up --tier local` killed 0.25 s after its start, between RunDir.create (tier and
+    # owner) and the lab's first update (the node count): `clean` exited 2 ("not a local-tier run").
+    from harness.cli import main
+
+    monkeypatch.setenv(rundir.ENV_RUNS, str(tmp_path / "runs"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    run = rundir.RunDir.create("local")
+    run.update(owner=_dead_pid())
+    assert set(run.data) == {"tier", "owner", "created"}
+    assert main(["clean"]) == 0
+    assert not run.path.exists()
+    assert f"run directory {run.path}" in capsys.readouterr().out
+
+
+def test_one_run_clean_cannot_remove_does_not_keep_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness import tiers
+    from harness.cli import main
+    from harness.errors import HarnessError
+
+    monkeypatch.setenv(rundir.ENV_RUNS, str(tmp_path / "runs"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    stuck, fine = rundir.RunDir.create("nested"), rundir.RunDir.create("local")
+    for run in (stuck, fine):
+        run.update(owner=_dead_pid())
+
+    class Stuck:
+        @classmethod
+        def clean(cls, run: rundir.RunDir) -> list[str]:
+            raise HarnessError("libvirt did not answer")
+
+    real = tiers.get_lab
+    monkeypatch.setattr(tiers, "get_lab", lambda tier: Stuck if tier == "nested" else real(tier))
+    assert main(["clean"]) == 2
+    assert stuck.path.exists() and not fine.path.exists()
+    err = capsys.readouterr().err
+    assert f"run {stuck.path} not cleaned: libvirt did not answer" in err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import rundir, scratch, tiers
 from ..errors import HarnessError, InputError
-from . import EXIT_OK
+from . import EXIT_ERROR, EXIT_OK
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -89,13 +89,20 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    """Every dead run, then scratch directories and unfinished box builds; a run that cannot be
+    cleaned is named with its reason (exit 2) and does not keep the others from being cleaned."""
     removed: list[str] = []
+    failed: list[str] = []
     for run in rundir.all_runs():
         if not _dead(run):
             continue
         tier = run.data.get("tier", "")
-        if tier in tiers.LABS:
-            removed += tiers.get_lab(tier).clean(run)
+        try:
+            if tier in tiers.LABS:
+                removed += tiers.get_lab(tier).clean(run)
+        except HarnessError as exc:
+            failed.append(f"run {run.path} not cleaned: {exc.message}")
+            continue
         run.remove()
         removed.append(f"run directory {run.path}")
     from ..tiers.nested import box
@@ -103,7 +110,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
     removed += scratch.remove_leftovers()
     removed += box.remove_unfinished_builds()
     print("\n".join(removed) if removed else "nothing to clean")
-    return EXIT_OK
+    for line in failed:
+        print(f"migration-harness: {line}", file=sys.stderr)
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def _dead(run: rundir.RunDir) -> bool:

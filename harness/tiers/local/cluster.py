@@ -242,7 +242,10 @@ class LocalLab(Lab):
 
     @classmethod
     def clean(cls, rundir: RunDir) -> list[str]:
-        _check_local(rundir)
+        # Not _check_local: a run killed between its creation and its first update records its tier
+        # but no node count yet; what it started (if anything) names its directory all the same.
+        if rundir.data.get("tier") != "local":
+            raise HarnessError(f"{rundir.path}: not a local-tier run (tier {rundir.data.get('tier')!r})")
         removed = stop_recorded(rundir)
         rundir.remove()
         return removed

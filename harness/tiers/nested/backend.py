@@ -28,7 +28,7 @@ from ...scenario import Scenario
 from ...triggers import NODE_LEAVES, Resolved
 from .. import live
 from ..base import Backend, Observation, Settled
-from . import actions, dom0info, hostcaps, load, observe, realize, settings
+from . import actions, dom0info, hostcaps, judging, load, observe, poller, realize, settings
 from .guest import heartbeat, xl, xlcfg
 from .settings import VG
 
@@ -265,8 +265,8 @@ class NestedBackend(Backend):
                 f"the guest was restarted before the trigger (while the style settled): {len(start.stale)} earlier "
                 "boot(s) left out of the guest's evidence"
             )
-        poller = observe.XlPoller(lab, xlcfg.NAME, report=phases.say)
-        poller.start()
+        xl_poller = poller.XlPoller(lab, xlcfg.NAME, report=phases.say)
+        xl_poller.start()
         try:
             start.triggered = time.time()
             with phases("trigger", f"trigger: {actions.describe(trigger)}"):
@@ -279,7 +279,7 @@ class NestedBackend(Backend):
             ):
                 self._wait_idle(survivors, SETTLE_TIMEOUT, notes)
         finally:
-            poller.stop()
+            xl_poller.stop()
         seconds = phases.seconds
         seconds["trigger+settle"] = seconds["trigger"] + seconds["transition"] + seconds["trigger-settle"]
         phases.say("settled: reading what ran")
@@ -289,7 +289,7 @@ class NestedBackend(Backend):
             casedir,
             survivors,
             start,
-            poller.history,
+            xl_poller.history,
             predicted,
             notes,
             seconds,
@@ -319,7 +319,7 @@ class NestedBackend(Backend):
         # Every dom0 that answers, the one the trigger took down included: a fenced dom0 reboots and
         # rejoins, and the cluster may start the guest there again.
         collected = observe.collect_all({n: lab.node(n) for n in lab.plan.nodes}, start, logs)
-        lost = observe.lost_nodes(collected)
+        lost = judging.lost_nodes(collected)
         skews = dict(start.skews)
         for name, got in collected.items():
             if isinstance(got, HarnessError):
@@ -356,10 +356,10 @@ class NestedBackend(Backend):
         notes.extend(outcome.notes)
         vm = trigger.vm
         where_after = self.active(after).get(vm, [])
-        outcome.verdicts[vm] = observe.died_with(outcome[vm], settled.active.get(vm, []), where_after, lost)
+        outcome.verdicts[vm] = judging.died_with(outcome[vm], settled.active.get(vm, []), where_after, lost)
         on_now = set(where_after) | set(history.samples[-1].running_on(xlcfg.NAME) if history.samples else [])
         beats_now = observe.beating([lab.node(n) for n in sorted(on_now) if n in reached])
-        guest = observe.judge_guest(beats, period, history, where_after, outcome, vm, notes, beats_now)
+        guest = judging.judge_guest(beats, period, history, where_after, outcome, vm, notes, beats_now)
         verdict = outcome[vm]
         notes += live.judge(vm, verdict, entries, plan, predicted)
         migrate_seconds = observe.migration_seconds(entries, vm)
@@ -369,7 +369,7 @@ class NestedBackend(Backend):
             seconds["guest-downtime"] = guest.downtime
         described = actions.describe(trigger)
         evidence.update(
-            observe.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest, start.triggered)
+            judging.guest_evidence(casedir, beats, period, history, f"{vm}: {described}", guest, start.triggered)
         )
         evidence["verdict"] = live.write_verdict(
             casedir / "verdict.txt", described, verdict, predicted, plan, notes, guest=guest.describe(), seconds=seconds
