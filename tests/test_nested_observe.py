@@ -220,3 +220,27 @@ def test_the_poller_sees_a_dom0_that_comes_back(monkeypatch) -> None:
     assert places == ["node2", "-", "node2"]
     assert dom0s["node2"].closed >= 6  # a fresh connection after each failed reading
     assert "node2 answers again" in said and any("taken for gone" in s for s in said)
+
+
+def test_a_dom0s_log_is_read_from_the_offset_unless_it_rebooted(tmp_path: Path, monkeypatch) -> None:
+    # The shell the harness sends, run here on a copy of CI's node1 lines: the boot id this
+    # machine has (not rebooted) or none known reads from the trigger's byte offset; another boot
+    # id (rebooted) reads by time.
+    import calendar
+
+    from harness.tiers.nested import observe
+
+    text = (DATA / "crash-restarted-there.node1.pacemaker.log").read_text()
+    log = tmp_path / "pacemaker.log"
+    log.write_text(text)
+    monkeypatch.setattr(pcmklog, "LOG", str(log))
+    monkeypatch.setattr(observe, "clock_skew", lambda node: 0.0)
+    offset = text.index("Nov 26 17:49:41")
+    now_boot = Path(observe.BOOT_ID).read_text().strip()
+    node: object = _LocalNode()
+    for boot_id in (now_boot, ""):
+        read, rebooted, skew = observe.read_log_since(node, offset, boot_id, 0.0)  # type: ignore[arg-type]
+        assert (read, rebooted, skew) == (text[offset:], False, None)
+    origin = calendar.timegm((2026, 11, 26, 17, 49, 35, 0, 0, 0))
+    read, rebooted, skew = observe.read_log_since(node, offset, "another-boot", origin)  # type: ignore[arg-type]
+    assert rebooted and skew == 0.0 and read.startswith("Nov 26 17:49:35.316 ")

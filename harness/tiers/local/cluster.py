@@ -242,10 +242,9 @@ class LocalLab(Lab):
 
     @classmethod
     def clean(cls, rundir: RunDir) -> list[str]:
-        # Not _check_local: a run killed between its creation and its first update records its tier
-        # but no node count yet; what it started (if anything) names its directory all the same.
-        if rundir.data.get("tier") != "local":
-            raise HarnessError(f"{rundir.path}: not a local-tier run (tier {rundir.data.get('tier')!r})")
+        # A run killed between its creation and its first update records its tier but no node count
+        # yet; what it started (if anything) names its directory all the same.
+        _check_local(rundir, formed=False)
         removed = stop_recorded(rundir)
         rundir.remove()
         return removed
@@ -281,7 +280,8 @@ def stop_recorded(rundir: RunDir) -> list[str]:
     return removed
 
 
-def _check_local(rundir: RunDir) -> None:
-    """Another tier's run (nested VMs) shares the runs root: never touch it."""
-    if rundir.data.get("tier") != "local" or not isinstance(rundir.data.get("nodes"), int):
+def _check_local(rundir: RunDir, formed: bool = True) -> None:
+    """Another tier's run (nested VMs) shares the runs root: never touch it. ``formed``: the run
+    must also record its node count (to attach to it; not to clean it up)."""
+    if rundir.data.get("tier") != "local" or (formed and not isinstance(rundir.data.get("nodes"), int)):
         raise HarnessError(f"{rundir.path}: not a local-tier run (tier {rundir.data.get('tier')!r})")

@@ -69,24 +69,20 @@ def died_with(verdict: Verdict, before: list[str], where_after: list[str], lost:
     ``move``, ``recover`` or ``migrate`` the logs show is kept (Pacemaker's own name for it)."""
     gone = [n for n in before if n in lost]
     if gone and verdict.verdict in ("stay", "start", "restart"):
-        return replace(
-            verdict,
-            verdict="start" if where_after else "stop",
-            from_node=gone[0],
-            to_node=where_after[0] if where_after else None,
-            reason=f"it died with {gone[0]}, {lost[gone[0]]} the trigger",
-        )
-    if verdict.verdict == "stay" and where_after != before:
+        from_node, reason = gone[0], f"it died with {gone[0]}, {lost[gone[0]]} the trigger"
+    elif verdict.verdict == "stay" and where_after != before:
         # Nothing ran for it on a node that answers, yet it is gone: it died with a fenced node.
-        gone_from = ", ".join(before) or "?"
-        return replace(
-            verdict,
-            verdict="stop" if not where_after else "start",
-            from_node=gone_from,
-            to_node=where_after[0] if where_after else None,
-            reason=f"it died with {gone_from}",
-        )
-    return verdict
+        from_node = ", ".join(before) or "?"
+        reason = f"it died with {from_node}"
+    else:
+        return verdict
+    return replace(
+        verdict,
+        verdict="start" if where_after else "stop",
+        from_node=from_node,
+        to_node=where_after[0] if where_after else None,
+        reason=reason,
+    )
 
 
 def judge_guest(

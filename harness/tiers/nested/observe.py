@@ -11,6 +11,7 @@ scheduler inputs. Where the domain ran meanwhile is ``poller``'s; what it all me
 from __future__ import annotations
 
 import base64
+import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,10 +129,11 @@ def read_log_since(node: Node, offset: int, boot_id: str, origin: float) -> tupl
     """A dom0's pacemaker log since the trigger (host time ``origin``): from the trigger's byte
     offset if the dom0 has not rebooted since (same boot id), else the lines stamped after the
     trigger by the dom0's clock now. Returns the text, whether it rebooted, and its skew if so."""
+    # Without a boot id from before the trigger (not read), as it always was: from the offset.
     script = (
         f'b=$(cat {BOOT_ID}); echo "$b"; echo {_SECTION}; '
-        f'if [ "$b" = {boot_id or "unknown"!r} ]; then tail -c +{offset + 1} {pcmklog.LOG}; '
-        f"else tail -c {REBOOTED_LOG_BYTES} {pcmklog.LOG}; fi"
+        f'if [ -z {shlex.quote(boot_id)} ] || [ "$b" = {shlex.quote(boot_id)} ]; '
+        f"then tail -c +{offset + 1} {pcmklog.LOG}; else tail -c {REBOOTED_LOG_BYTES} {pcmklog.LOG}; fi"
     )
     out = node.run(["sh", "-c", script], timeout=READ_TIMEOUT).stdout
     now_boot, _, text = out.partition(f"{_SECTION}\n")
