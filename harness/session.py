@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,14 +147,26 @@ class SessionState:
 
 def progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
     """A live case takes minutes: its phase lines go to the session's terminal as they come, past
-    pytest's output capture (as live logging does) and flushed (a CI log is a file)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    pytest's output capture (as live logging does) and flushed (a CI log is a file). A pytest-xdist
+    worker has no terminal of its own: its lines go to the standard error it shares with the
+    controller, each headed by the worker's id (two clusters come up side by side)."""
     capture = config.pluginmanager.get_plugin("capturemanager")
+    uncaptured = capture.global_and_fixture_disabled if capture is not None else contextlib.nullcontext
+    if is_worker(config):
+        worker = str(config.workerinput.get("workerid", "worker"))  # type: ignore[attr-defined]
+
+        def say_from_worker(line: str) -> None:
+            with uncaptured():
+                sys.stderr.write(f"[{worker}] {line}\n")
+                sys.stderr.flush()
+
+        return say_from_worker
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return None
 
     def say(line: str) -> None:
-        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        with uncaptured():
             reporter.write_line(line)
             reporter.flush()
 

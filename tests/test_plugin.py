@@ -133,3 +133,21 @@ def test_a_live_cases_progress_passes_output_capture(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*restoring every VM from the snapshot*"])
     result.stdout.no_fnmatch_line("*captured-print*")
+
+
+def test_a_live_cases_progress_under_xdist_names_its_worker(pytester: pytest.Pytester) -> None:
+    """Under pytest-xdist each worker brings up its own cluster: its phase lines reach the
+    controller's standard error as they come, each headed by the worker's id."""
+    pytester.makepyfile(
+        """
+        from harness import session
+
+        def test_progress(request):
+            session.progress_writer(request.config)("[   1.0s] vagrant up: san, node1, node2 in parallel")
+            print("captured-print")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1")
+    result.assert_outcomes(passed=1)
+    result.stderr.fnmatch_lines(["[[]gw0[]] [[]   1.0s[]] vagrant up: san, node1, node2 in parallel"])
+    assert "captured-print" not in result.stdout.str() + result.stderr.str()

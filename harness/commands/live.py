@@ -23,6 +23,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         settings.check_dom0s(settings.node_names(args.nodes), args.dom0s)  # before a run directory exists
         names["dom0s"] = args.dom0s
+    if args.libvirt:
+        if args.tier != "nested":
+            raise InputError(
+                "--libvirt is for the nested tier", hint="migration-harness up --tier nested --libvirt ssh"
+            )
+        os.environ["MIGRATION_HARNESS_LIBVIRT"] = args.libvirt
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
     lab_cls.create(

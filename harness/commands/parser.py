@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="nested tier: each named dom0's Debian release (a rolling upgrade: node1=bookworm,node2=trixie); "
         "the SAN and the dom0s not named run the host's",
     )
+    p.add_argument(
+        "--libvirt",
+        choices=["private", "ssh"],
+        help="nested tier: how Vagrant reaches the run's own libvirtd: its socket (private, the default) or "
+        "qemu+ssh:// from a second namespace, as a libvirt host on another machine (ssh; also "
+        "MIGRATION_HARNESS_LIBVIRT)",
+    )
     p.set_defaults(func=live.cmd_up)
 
     for name, func, text in (

@@ -20,6 +20,8 @@ from ...rundir import RunDir
 from ...runner import run
 from ..base import Lab
 from . import box, checks, hostcaps, provision, settings, vagrantctl
+from . import front as front_mod
+from .front import Front
 from .isolation import Isolation
 from .ssh import Endpoint, Node, parse_ssh_config
 
@@ -41,9 +43,17 @@ class NestedLab(Lab):
         data = rundir.data
         self.plan = settings.make_plan(rundir.id, int(data["nodes"]))
         self.isolation = Isolation.from_state(data["isolation"]) if data.get("isolation") else None
+        # libvirt over SSH: Vagrant, virsh and the harness's SSH on the client side (front.py).
+        self.front = Front.from_state(data["front"]) if data.get("front") else None
         self._nodes: dict[str, Node] = {}
+        if self.front is not None:
+            prefix = self.front.prefix(vagrantctl.REPO)
+        elif self.isolation and self.isolation.holder:
+            prefix = self.isolation.prefix(vagrantctl.REPO)
+        else:
+            prefix = []
         self.vagrant = vagrantctl.Vagrant(
-            self.isolation.prefix(vagrantctl.REPO) if self.isolation and self.isolation.holder else [],
+            prefix,
             vagrantctl.environment(rundir.path, rundir.path / "settings.json"),
             rundir.path / "vagrant.log",
         )
@@ -64,9 +74,12 @@ class NestedLab(Lab):
         started = time.monotonic()
         plan = settings.make_plan(rundir.id, nodes)  # bad input fails before anything starts
         releases = settings.machine_releases(plan, dom0_release(), dom0s)
-        hostcaps.sanity_check(isolated=True)
+        over_ssh = front_mod.mode() == "ssh"
+        hostcaps.sanity_check(isolated=True, over_ssh=over_ssh)
         cpu = hostcaps.detect()
-        progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}")
+        front = Front.for_run(rundir.id, rundir.path) if over_ssh else None
+        reached = f"; libvirt over SSH: {front.uri()}" if front else ""
+        progress(f"nested tier: {cpu.describe()}; run {rundir.id} in {rundir.path}{reached}")
         # One box per release the machines run, each built once (or found in the cache).
         packages = {r: box.build(r, xen=box.choose_xen(r), progress=progress) for r in dict.fromkeys(releases.values())}
         boxes = {m: packages[r].parent.name for m, r in releases.items()}
@@ -75,7 +88,15 @@ class NestedLab(Lab):
         serial.mkdir(exist_ok=True)
         (rundir.path / "settings.json").write_text(
             json.dumps(
-                settings.vagrant_settings(plan, box=box_name, boxes=boxes, cpu_mode=cpu.mode, serial_dir=serial),
+                settings.vagrant_settings(
+                    plan,
+                    box=box_name,
+                    boxes=boxes,
+                    cpu_mode=cpu.mode,
+                    serial_dir=serial,
+                    libvirt_uri=front.uri() if front else None,
+                    proxy_command=front.proxy_command() if front else None,
+                ),
                 indent=2,
             )
         )
@@ -94,6 +115,9 @@ class NestedLab(Lab):
         )
         try:
             isolation.start(lambda iso: rundir.update(isolation=iso.to_state(), pids=_pids(iso)))
+            if front is not None:
+                progress(f"[{time.monotonic() - started:6.1f}s] libvirt host: SSH on {front.address}")
+                front.start(isolation, lambda f: rundir.update(front=f.to_state(), pids=_pids(isolation, f)))
             lab = cls(rundir)
             lab._bring_up({p.parent.name: p for p in packages.values()}, progress, started)
         except BaseException:
@@ -178,7 +202,9 @@ class NestedLab(Lab):
                     "key": str(endpoint.key),
                 }
                 self.rundir.update(endpoints=known)
-            connect = self.isolation.connect if self.isolation else _direct_connect
+            connect = (
+                self.front.connect if self.front else self.isolation.connect if self.isolation else _direct_connect
+            )
             self._nodes[name] = Node(endpoint, connect)
         return self._nodes[name]
 
@@ -200,8 +226,10 @@ class NestedLab(Lab):
             time.sleep(3)
 
     def _virsh(self, *args: str, what: str | None = None):
+        """virsh on the run's libvirtd: over SSH from the client side when it is reached that way."""
         assert self.isolation is not None
-        return run(self.isolation.virsh(*args), what=what, timeout=600)
+        argv = self.front.virsh(*args) if self.front else self.isolation.virsh(*args)
+        return run(argv, what=what, timeout=600)
 
     def _domains(self) -> list[str]:
         return self._virsh("list", "--all", "--name", what="list the run's VMs").stdout.split()
@@ -308,6 +336,8 @@ class NestedLab(Lab):
     def close(self) -> None:
         for node in self._nodes.values():
             node.close()
+        if self.front is not None:
+            self.front.close()
 
     # --- teardown -------------------------------------------------------------------------
 
@@ -319,6 +349,10 @@ class NestedLab(Lab):
     def _teardown(cls, rundir: RunDir, keep_dir: bool = False) -> list[str]:
         removed: list[str] = []
         data = rundir.data
+        if data.get("front"):
+            front = Front.from_state(data["front"])
+            removed += front.stop()
+            rundir.update(front=front.to_state())
         if data.get("isolation"):
             isolation = Isolation.from_state(data["isolation"])
             # The whole libvirt state (domains, volumes, networks) is private to the run and
@@ -342,8 +376,9 @@ def box_release(name: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "mh" else ""
 
 
-def _pids(isolation: Isolation) -> list[int]:
-    return [p for p in (isolation.holder, isolation.libvirtd, isolation.virtlogd) if p]
+def _pids(isolation: Isolation, front: Front | None = None) -> list[int]:
+    started = [isolation.holder, isolation.libvirtd, isolation.virtlogd, front.dropbear if front else None]
+    return [p for p in started if p]
 
 
 def _direct_connect(host: str, port: int):

@@ -67,8 +67,9 @@ def _has_vagrant_libvirt() -> bool:
     return "vagrant-libvirt" in plugins.stdout
 
 
-def sanity_check(isolated: bool = True) -> None:
-    """Raise BackendUnavailable saying why the nested tier cannot run here."""
+def sanity_check(isolated: bool = True, over_ssh: bool = False) -> None:
+    """Raise BackendUnavailable saying why the nested tier cannot run here (``over_ssh``: libvirt
+    reached over SSH, front.py, needs an SSH server for the run's libvirt host)."""
     for module, package in PYTHON_MODULES.items():
         try:
             __import__(module)
@@ -82,6 +83,13 @@ def sanity_check(isolated: bool = True) -> None:
             which(tool)
         except HarnessError as exc:
             raise BackendUnavailable(f"nested tier: {exc.message}", hint=exc.hint) from None
+    for tool in ("dropbear", "dropbearkey", "ssh-keygen") if over_ssh else ():
+        try:
+            which(tool)
+        except HarnessError as exc:
+            raise BackendUnavailable(
+                f"nested tier, libvirt over SSH: {exc.message}", hint="apt-get install dropbear-bin openssh-client"
+            ) from None
     if not _has_vagrant_libvirt():
         raise BackendUnavailable(
             "nested tier: the vagrant-libvirt plugin is missing", hint="apt-get install vagrant-libvirt"

@@ -106,7 +106,7 @@ class Isolation:
             log_path=self.state_dir / "holder.log",
         ).pid
         on_pid(self)
-        _wait(lambda: ready.exists(), 20, f"namespace holder (see {self.state_dir / 'holder.log'})")
+        wait_for(lambda: ready.exists(), 20, f"namespace holder (see {self.state_dir / 'holder.log'})")
         pids = self.state_dir / "pids"
         pids.mkdir(exist_ok=True)
         run([*self.prefix(), "virtlogd", "-d", "-p", pids / "virtlogd.pid"], what="starting virtlogd")
@@ -115,7 +115,7 @@ class Isolation:
         run([*self.prefix(), "libvirtd", "-d", "-p", pids / "libvirtd.pid"], what="starting libvirtd")
         self.libvirtd = _read_pid(pids / "libvirtd.pid")
         on_pid(self)
-        _wait(lambda: run(self.virsh("version"), check=False, timeout=30).ok, 60, "libvirtd")
+        wait_for(lambda: run(self.virsh("version"), check=False, timeout=30).ok, 60, "libvirtd")
         images = "/var/lib/libvirt/images"
         run(self.virsh("pool-define-as", "default", "dir", "--target", images), what="defining the pool")
         run(self.virsh("pool-start", "default"), what="starting the pool")
@@ -134,9 +134,9 @@ class Isolation:
         removed: list[str] = []
         first = [p for p in (self.libvirtd, self.virtlogd) if p]
         for pid in first + [p for p in self.pids_inside() if p not in first and p != self.holder]:
-            if _kill(pid):
+            if kill_pid(pid):
                 removed.append(f"process {pid}")
-        if self.holder and _kill(self.holder):
+        if self.holder and kill_pid(self.holder):
             removed.append(f"namespace holder {self.holder}")
         if Path(f"/run/netns/{self.netns}").exists():
             run(["ip", "netns", "del", self.netns], check=False)
@@ -148,28 +148,37 @@ class Isolation:
         """A TCP connection made inside the run's network namespace (for paramiko)."""
         if self.holder is None:
             raise HarnessError(f"namespace {self.netns} is not running")
-        result: dict[str, object] = {}
+        return socket_in_netns(f"/proc/{self.holder}/ns/net", host, port, timeout)
 
-        def worker() -> None:
-            # setns applies to this thread only; the socket keeps the namespace it was made in.
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/proc/{self.holder}/ns/net", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    result["error"] = OSError(ctypes.get_errno(), "setns")
-                    return
-                result["sock"] = socket.create_connection((host, port), timeout=timeout)
-            except OSError as exc:
-                result["error"] = exc
-            finally:
-                os.close(fd)
 
-        thread = threading.Thread(target=worker)
-        thread.start()
-        thread.join()
-        if "error" in result:
-            raise result["error"]  # type: ignore[misc]
-        return result["sock"]  # type: ignore[return-value]
+def socket_in_netns(netns_file: str, host: str, port: int, timeout: float = 10) -> socket.socket:
+    """A TCP connection made inside a network namespace (setns in a thread of its own: it applies
+    to that thread only, and the socket keeps the namespace it was made in)."""
+    result: dict[str, object] = {}
+
+    def worker() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        try:
+            fd = os.open(netns_file, os.O_RDONLY)
+        except OSError as exc:
+            result["error"] = exc
+            return
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                result["error"] = OSError(ctypes.get_errno(), "setns")
+                return
+            result["sock"] = socket.create_connection((host, port), timeout=timeout)
+        except OSError as exc:
+            result["error"] = exc
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["sock"]  # type: ignore[return-value]
 
 
 def _read_pid(path: Path) -> int:
@@ -181,7 +190,7 @@ def _read_pid(path: Path) -> int:
     raise HarnessError(f"no PID in {path}")
 
 
-def _kill(pid: int, grace: float = 5.0) -> bool:
+def kill_pid(pid: int, grace: float = 5.0) -> bool:
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -205,7 +214,7 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _wait(predicate, seconds: float, what: str) -> None:
+def wait_for(predicate, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -46,13 +46,19 @@ class Plan:
         return f"{IQN_BASE}:{self.run_id}.san"
 
 
+def run_subnet(run_id: str) -> tuple[int, int]:
+    """Two numbers from the run id that place its networks (10.64+a.b.0/24 management, 10.128+a.b.0/24
+    cluster, 10.192+a.b.0/30 the SSH front's link): parallel runs do not collide."""
+    h = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16)
+    return h % 64, (h >> 8) % 256
+
+
 def make_plan(run_id: str, nodes: int) -> Plan:
     if nodes not in NODE_COUNTS:
         raise InputError(f"the nested tier runs 2 or 3 nodes, not {nodes}")
     if not run_id.isalnum() or len(run_id) > 12:
         raise InputError(f"run id {run_id!r}: letters and digits only, at most 12")
-    h = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16)
-    a, b = h % 64, (h >> 8) % 256
+    a, b = run_subnet(run_id)
     names = node_names(nodes)
     cluster_prefix = f"10.{128 + a}.{b}."
     addresses = {SAN: cluster_prefix + "10"}
@@ -103,9 +109,11 @@ def vagrant_settings(
     memory: int = 1280,
     san_memory: int = 1024,
     libvirt_uri: str | None = None,
+    proxy_command: str | None = None,
 ) -> dict:
     """The JSON the Vagrantfile reads from $MH_SETTINGS; ``boxes``: a machine's own box where it
-    differs from ``box`` (a mixed-release cluster)."""
+    differs from ``box`` (a mixed-release cluster); ``libvirt_uri`` and ``proxy_command``: a libvirt
+    host reached over SSH (front.py), and how Vagrant's SSH reaches the VMs through it."""
     boxes = boxes or {}
     return {
         "run_id": plan.run_id,
@@ -122,6 +130,7 @@ def vagrant_settings(
         ],
         "serial_dir": str(serial_dir),
         "libvirt_uri": libvirt_uri,
+        "proxy_command": proxy_command,
         "boot_timeout": 900,
     }
 

@@ -26,7 +26,9 @@ from ...runner import log as runner_log
 # harness reports lost connections itself (HarnessError with the node and the command).
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
-Connect = Callable[[str, int], socket.socket]
+# A TCP connection to a VM: a socket made inside the run's namespace, or a channel through the
+# libvirt host's SSH (front.py); paramiko takes either as its ``sock``.
+Connect = Callable[[str, int], socket.socket | paramiko.Channel]
 
 
 @dataclass(frozen=True)
