@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.errors import InputError
@@ -58,3 +60,32 @@ def test_luns_vg_sbd() -> None:
     assert not checks.shared_vg("  mh_shared \n", "mh_shared").ok
     assert checks.sbd_armed("0\tnode1\tclear\n1\tnode2\tclear\n", "node2").ok
     assert not checks.sbd_armed("0\tnode1\treset\tnode2\n", "node1").ok
+
+
+def test_each_run_has_its_own_vagrant_home_sharing_the_boxes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs at once (pytest-xdist workers) with one VAGRANT_HOME failed: Vagrant's machine index
+    matched the second run's san/node1 to the first's, locked ("Vagrant can't use the requested
+    machine because it is locked!"). Each run has its own home; the imported boxes are shared."""
+    import shutil
+
+    from harness.runner import run
+    from harness.tiers.nested import vagrantctl
+
+    monkeypatch.setenv("MIGRATION_HARNESS_CACHE", str(tmp_path / "cache"))
+    one, two = tmp_path / "runs" / "aaa111", tmp_path / "runs" / "bbb222"
+    env_one = vagrantctl.environment(one, one / "settings.json")
+    env_two = vagrantctl.environment(two, two / "settings.json")
+    assert env_one["VAGRANT_HOME"] != env_two["VAGRANT_HOME"]
+    shared = tmp_path / "cache" / "vagrant.d" / "boxes"
+    for home in (env_one["VAGRANT_HOME"], env_two["VAGRANT_HOME"]):
+        boxes = Path(home) / "boxes"
+        assert boxes.is_symlink() and boxes.resolve() == shared.resolve()
+    assert vagrantctl.environment(one, one / "settings.json") == env_one  # again: the same, no error
+    # A box imported through one run's home is seen through the other's (real vagrant, where installed).
+    box = shared / "mh-test-box" / "0" / "libvirt"
+    box.mkdir(parents=True)
+    (box / "metadata.json").write_text('{"provider": "libvirt", "format": "qcow2", "virtual_size": 1}')
+    if shutil.which("vagrant") is None:
+        pytest.skip("vagrant not installed: the shared directory checked, not Vagrant's view of it")
+    listed = run(["vagrant", "box", "list"], env=env_two, timeout=120).stdout
+    assert "mh-test-box" in listed

@@ -284,6 +284,8 @@ def remove(name: str) -> Path:
         known = ", ".join(b.name for b in list_boxes()) or "none"
         raise InputError(f"no cached box named {name!r}", hint=f"cached boxes: {known}")
     shutil.rmtree(directory)
-    # Its import into Vagrant's box store (harness/nested/vagrantctl.py's VAGRANT_HOME), if any.
-    shutil.rmtree(cache.artefacts() / "vagrant.d" / "boxes" / name, ignore_errors=True)
+    # Its import into Vagrant's box store (shared by every run's VAGRANT_HOME), if any.
+    from . import vagrantctl  # python-vagrant: the nested extra
+
+    shutil.rmtree(vagrantctl.imported_boxes() / name, ignore_errors=True)
     return directory

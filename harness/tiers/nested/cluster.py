@@ -305,6 +305,8 @@ class NestedLab(Lab):
             f"nested run {self.rundir.id} ({self.rundir.path}): {data.get('cpu', '')}",
             f"box {data.get('box')}, phase {data.get('phase')}, snapshots {', '.join(self.snapshots()) or 'none'}",
         ]
+        if self.front is not None:
+            lines.append(f"libvirt over SSH: {self.front.uri()} (from namespace {self.front.client_netns})")
         for st in self.vagrant.status():
             own = boxes.get(st.name, data.get("box"))
             lines.append(f"  {st.name:6} {st.state:12} {releases.get(st.name, '?'):9} box {own}")

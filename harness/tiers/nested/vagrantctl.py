@@ -2,12 +2,13 @@
 
 Every vagrant call gets: the Vagrantfile at the repo top, ``VAGRANT_DOTFILE_PATH`` in the run
 directory (parallel runs never share machine state), ``MH_SETTINGS`` (the run's settings.json), a
-shared ``VAGRANT_HOME`` in the cache (boxes are imported once), and, when isolated, an
+``VAGRANT_HOME`` of the run's own whose boxes are the cache's (imported once), and, when isolated, an
 ``nsenter`` prefix so vagrant talks to the run's own libvirtd.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import time
@@ -51,11 +52,34 @@ class Vagrant(vagrant.Vagrant):
         return self._prefix + super()._make_vagrant_command(args)
 
 
+def imported_boxes() -> Path:
+    """Where imported boxes live, shared by every run (a box is imported once)."""
+    return cache.artefacts() / "vagrant.d" / "boxes"
+
+
+def run_home(run_path: Path) -> Path:
+    """The run's own VAGRANT_HOME, its ``boxes`` the shared directory.
+
+    Vagrant's machine index (``data/machine-index``) lives in VAGRANT_HOME and finds a new machine's
+    entry by name, provider and Vagrantfile path: with one home for all runs, two runs at once
+    (pytest-xdist workers) took each other's san/node1 entries and failed with "Vagrant can't use
+    the requested machine because it is locked!". Each run has its own index now; only boxes are
+    shared.
+    """
+    home = run_path / "vagrant.d"
+    boxes = home / "boxes"
+    if not boxes.is_symlink():
+        imported_boxes().mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)
+        boxes.symlink_to(imported_boxes(), target_is_directory=True)
+    return home
+
+
 def environment(run_path: Path, settings_file: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "VAGRANT_HOME": str(cache.artefacts() / "vagrant.d"),
+            "VAGRANT_HOME": str(run_home(run_path)),
             "VAGRANT_CWD": str(REPO),
             "VAGRANT_DOTFILE_PATH": str(run_path / ".vagrant"),
             "VAGRANT_CHECKPOINT_DISABLE": "1",
@@ -69,11 +93,14 @@ def environment(run_path: Path, settings_file: Path) -> dict[str, str]:
 
 
 def ensure_box(v: Vagrant, name: str, package: Path) -> bool:
-    """Import the box into VAGRANT_HOME unless it is there; True when it was imported."""
-    if any(b.name == name for b in v.box_list()):
-        return False
-    v.box_add(name, str(package))
-    return True
+    """Import the box into the shared boxes unless it is there; True when it was imported. Runs
+    side by side import it once: the second waits for the first (a lock file beside the boxes)."""
+    with open(imported_boxes().parent / "boxes.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if any(b.name == name for b in v.box_list()):
+            return False
+        v.box_add(name, str(package))
+        return True
 
 
 def follow(lines: Iterable[str], progress: Callable[[str], None], started: float, keep: list[str]) -> None:
