@@ -89,3 +89,27 @@ def test_each_run_has_its_own_vagrant_home_sharing_the_boxes(tmp_path, monkeypat
         pytest.skip("vagrant not installed: the shared directory checked, not Vagrant's view of it")
     listed = run(["vagrant", "box", "list"], env=env_two, timeout=120).stdout
     assert "mh-test-box" in listed
+
+
+def test_the_bring_up_reports_through_the_sessions_progress(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bring-up is ten minutes: its lines go where the session's progress goes (the terminal past
+    pytest's capture; under xdist the worker's lines, by id), not to a captured print."""
+    from harness.tiers.nested import backend, cluster
+
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def create(nodes, rundir, progress=None, dom0s=None):
+        seen["progress"] = progress
+        raise Stop
+
+    monkeypatch.setenv("MIGRATION_HARNESS_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(cluster.NestedLab, "create", staticmethod(create))
+    nested = backend.NestedBackend(tmp_path / "work")
+    lines: list[str] = []
+    nested.progress = lines.append
+    with pytest.raises(Stop):
+        nested.up(2)
+    assert seen["progress"] == lines.append

@@ -110,7 +110,8 @@ class NestedBackend(Backend):
             self.lab, self._fresh = lab, False
         else:
             self.down()
-            self.lab = NestedLab.create(nodes, RunDir.create("nested"), dom0s=dom0s)
+            # The bring-up's minutes show on the session's terminal (under xdist: each worker's, by id).
+            self.lab = NestedLab.create(nodes, RunDir.create("nested"), progress=self.progress, dom0s=dom0s)
             self._fresh = True
         self._agents = None
         releases = self.lab.releases()
