@@ -141,6 +141,34 @@ def test_xenstore_readings_and_double_runs_only_when_read_at_once() -> None:
     assert [where for _, where in history.placement()] == ["node1", "node1,node2"]
 
 
+def test_a_migrations_handover_read_on_both_sides_is_not_a_double_run() -> None:
+    """Two xdist clusters at once (heavy load): one round read node2 (the source) before xl's
+    rename to --migratedaway and node1 (the target) after its --incoming copy took the guest's name:
+    xl-history showed "115.3s node1,node2" for one round and the verdict carried a DOUBLE-RUN note
+    on a clean live migration. A handover framed by the incoming copy before and the guest on the
+    target alone after is not a double run; the same overlap that lasts is."""
+    source, incoming = "0 Domain-0\n1 guest\n", "0 Domain-0\n2 guest--incoming\n"
+    target, away = "0 Domain-0\n2 guest\n", "0 Domain-0\n1 guest--migratedaway\n"
+    history = xl.DomainHistory("guest")
+    history.add_xenstore(114.8, {"node2": source, "node1": incoming})
+    history.add_xenstore(115.3, {"node2": source, "node1": target}, {"node2": (114.9, 115.3), "node1": (115.2, 115.3)})
+    history.add_xenstore(115.4, {"node2": away, "node1": target})
+    assert history.double_runs() == []
+    assert [where for _, where in history.placement()] == ["node2", "node2,node1", "node1"]
+    # The same round followed by another with the guest still named on both: two copies ran.
+    lasting = xl.DomainHistory("guest")
+    lasting.add_xenstore(114.8, {"node2": source, "node1": incoming})
+    lasting.add_xenstore(115.3, {"node2": source, "node1": target})
+    lasting.add_xenstore(115.8, {"node2": source, "node1": target})
+    assert lasting.double_runs() == [(115.3, ["node2", "node1"]), (115.8, ["node2", "node1"])]
+    # Without the incoming copy before it (the guest started afresh on node1): a double run.
+    fresh = xl.DomainHistory("guest")
+    fresh.add_xenstore(114.8, {"node2": source, "node1": "0 Domain-0\n"})
+    fresh.add_xenstore(115.3, {"node2": source, "node1": target})
+    fresh.add_xenstore(115.4, {"node2": away, "node1": target})
+    assert fresh.double_runs() == [(115.3, ["node2", "node1"])]
+
+
 def test_a_guest_that_stopped_beating_and_runs_nowhere_did_not_keep_running() -> None:
     # CI's nested crash case: node2's dom0 reset 18.8 s into the guest's life, nothing after it.
     evidence = heartbeat.analyse(heartbeat.parse(console(BOOT_A, 0, 60, 8.85, period=0.15), "node2"), 0.15)
