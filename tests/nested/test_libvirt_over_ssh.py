@@ -116,15 +116,8 @@ def test_the_harness_ssh_jumps_through_the_libvirt_host(libvirt_host) -> None:
     assert front.address in seen  # the command ran on the libvirt host's side
 
 
-def test_stop_leaves_nothing(tmp_path: Path) -> None:
-    why = _why_not()
-    if why:
-        pytest.skip(f"libvirt over SSH: {why}")
-    run_id = f"s{os.getpid() % 100000:05d}"
-    isolation = Isolation.for_run(run_id, tmp_path)
-    front = Front.for_run(run_id, tmp_path)
-    isolation.start(lambda iso: None)
-    front.start(isolation, lambda f: None)
+def test_stop_leaves_nothing(libvirt_host) -> None:
+    isolation, front, _ = libvirt_host
     dropbear = front.dropbear
     assert dropbear and Path(f"/proc/{dropbear}").exists()
     # A teardown from the recorded state alone, as `clean` does after a SIGKILL.
