@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,15 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mine = tmp / "scenarios" / seed.name
     mine.write_text(seed.read_text().replace("expect:\n", WRONG, 1))
     out = tmp / "report" / "seed.html"
-    code = main(
-        ["run", str(mine), "--style", "order-only", "--style", "group", "--trigger", "move", "--html", str(out)]
-    )
+    # Without --keep a failing case's evidence stays in a scratch directory the message points to
+    # (for the user; `clean` removes it once this process is gone): here, under the test's own.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tempfile, "tempdir", str(tmp))
+        code = main(
+            ["run", str(mine), "--style", "order-only", "--style", "group", "--trigger", "move", "--html", str(out)]
+        )
     assert code == 1  # the failing case
+    assert [p.name.split("-")[3] for p in tmp.glob("mh-run-*")] == ["run"]  # kept where the test looks
     return out
 
 
