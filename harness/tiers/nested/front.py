@@ -29,9 +29,9 @@ from pathlib import Path
 
 import paramiko
 
-from ...errors import HarnessError, InputError
+from ...errors import InputError
 from ...runner import run, spawn
-from .isolation import Isolation, kill_pid, socket_in_netns, wait_for
+from .isolation import Isolation, delete_netns, kill_pid, netns_pids, socket_in_netns, wait_for
 from .settings import run_subnet
 
 MODES = ("private", "ssh")
@@ -152,41 +152,45 @@ class Front:
 
     def start(self, isolation: Isolation, on_state: Callable[[Front], None]) -> None:
         """Keys and files, the client namespace and its link, dropbear on the libvirt host."""
-        if isolation.holder is None:
-            raise HarnessError(f"namespace {isolation.netns} has no holder process")
+        inside = isolation.prefix()  # the libvirt host's namespaces (raises if it has no holder)
+        # The link is made from the host's mount namespace, where /run/netns names the client's
+        # namespace (the libvirt host's mount namespace is private: it does not see it).
+        net_only = ["nsenter", "-t", str(isolation.holder), "-n", "--"]
         self._write_files()
         on_state(self)  # the client namespace is named in the state before it exists
         run(["ip", "netns", "add", self.client_netns], what="creating the client side's network namespace")
-        inside = ["nsenter", "-t", str(isolation.holder), "-n", "--"]
         peer = self.link[:-1] + "c"
         run(
-            [*inside, "ip", "link", "add", self.link, "type", "veth", "peer", "name", peer, "netns", self.client_netns],
+            [
+                *net_only,
+                "ip",
+                "link",
+                "add",
+                self.link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                peer,
+                "netns",
+                self.client_netns,
+            ],
             what="linking the libvirt host to the client side",
         )
-        run([*inside, "ip", "addr", "add", f"{self.address}/30", "dev", self.link], what="the libvirt host's address")
-        run([*inside, "ip", "link", "set", self.link, "up"], what="the libvirt host's link")
+        run([*net_only, "ip", "addr", "add", f"{self.address}/30", "dev", self.link], what="the libvirt host's address")
+        run([*net_only, "ip", "link", "set", self.link, "up"], what="the libvirt host's link")
         client = ["ip", "-n", self.client_netns]
         run([*client, "addr", "add", f"{self.client_address}/30", "dev", peer], what="the client's address")
         run([*client, "link", "set", peer, "up"], what="the client's link")
         run([*client, "link", "set", "lo", "up"], what="the client's loopback")
         # Root's home on the libvirt host is the run's (its authorized_keys): a private passwd.
         run(
-            [
-                "nsenter",
-                "-t",
-                str(isolation.holder),
-                "-m",
-                "--",
-                "mount",
-                "--bind",
-                self.directory / "passwd",
-                "/etc/passwd",
-            ],
+            [*inside, "mount", "--bind", self.directory / "passwd", "/etc/passwd"],
             what="root's home on the libvirt host",
         )
         self.dropbear = spawn(
             [
-                "nsenter", "-t", str(isolation.holder), "-m", "-n", "--",
+                *inside,
                 "dropbear", "-F", "-E", "-s", "-m", "-e", "-k",
                 "-r", self.directory / "hostkey",
                 "-p", f"{self.address}:22",
@@ -235,20 +239,15 @@ class Front:
         self.ssh.write_text(f'#!/bin/sh\n# ssh to the run\'s libvirt host\nexec ssh -F {d / "ssh_config"} "$@"\n')
         self.ssh.chmod(0o700)
 
-    def pids_inside(self) -> list[int]:
-        result = run(["ip", "netns", "pids", self.client_netns], check=False, timeout=30)
-        return [int(p) for p in result.stdout.split() if p.isdigit()] if result.ok else []
-
     def stop(self) -> list[str]:
         """Stop dropbear and whatever runs on the client side (by PID), delete the client namespace
         (its end of the link goes with it)."""
         self.close()
         removed: list[str] = []
-        for pid in [p for p in (self.dropbear,) if p] + self.pids_inside():
+        for pid in [p for p in (self.dropbear,) if p] + netns_pids(self.client_netns):
             if kill_pid(pid):
                 removed.append(f"process {pid}")
-        if Path(f"/run/netns/{self.client_netns}").exists():
-            run(["ip", "netns", "del", self.client_netns], check=False)
+        if delete_netns(self.client_netns):
             removed.append(f"network namespace {self.client_netns}")
         self.dropbear = None
         return removed

@@ -126,8 +126,7 @@ class Isolation:
 
     def pids_inside(self) -> list[int]:
         """Every process in the run's network namespace (all of them ours)."""
-        result = run(["ip", "netns", "pids", self.netns], check=False, timeout=30)
-        return [int(p) for p in result.stdout.split() if p.isdigit()] if result.ok else []
+        return netns_pids(self.netns)
 
     def stop(self) -> list[str]:
         """Kill what we started, by PID; delete the namespace. Returns what was removed."""
@@ -138,8 +137,7 @@ class Isolation:
                 removed.append(f"process {pid}")
         if self.holder and kill_pid(self.holder):
             removed.append(f"namespace holder {self.holder}")
-        if Path(f"/run/netns/{self.netns}").exists():
-            run(["ip", "netns", "del", self.netns], check=False)
+        if delete_netns(self.netns):
             removed.append(f"network namespace {self.netns}")
         self.holder = self.virtlogd = self.libvirtd = None
         return removed
@@ -149,6 +147,20 @@ class Isolation:
         if self.holder is None:
             raise HarnessError(f"namespace {self.netns} is not running")
         return socket_in_netns(f"/proc/{self.holder}/ns/net", host, port, timeout)
+
+
+def netns_pids(netns: str) -> list[int]:
+    """The processes in a named network namespace (none if it is gone)."""
+    result = run(["ip", "netns", "pids", netns], check=False, timeout=30)
+    return [int(p) for p in result.stdout.split() if p.isdigit()] if result.ok else []
+
+
+def delete_netns(netns: str) -> bool:
+    """Delete a named network namespace (its veth ends go with it); False if there was none."""
+    if not Path(f"/run/netns/{netns}").exists():
+        return False
+    run(["ip", "netns", "del", netns], check=False)
+    return True
 
 
 def socket_in_netns(netns_file: str, host: str, port: int, timeout: float = 10) -> socket.socket:
