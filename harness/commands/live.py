@@ -29,6 +29,10 @@ def cmd_up(args: argparse.Namespace) -> int:
                 "--libvirt is for the nested tier", hint="migration-harness up --tier nested --libvirt ssh"
             )
         os.environ["MIGRATION_HARNESS_LIBVIRT"] = args.libvirt
+    if args.tier == "nested":
+        from ..tiers.nested import front
+
+        front.mode()  # a bad MIGRATION_HARNESS_LIBVIRT fails before a run directory exists
     run = rundir.RunDir.create(args.tier)
     started = time.monotonic()
     lab_cls.create(

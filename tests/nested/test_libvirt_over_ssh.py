@@ -55,6 +55,20 @@ def test_an_unknown_mode_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> N
     assert front_mod.mode() == "ssh"
 
 
+def test_a_bad_mode_fails_before_a_run_directory_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("MIGRATION_HARNESS_RUNS", str(runs))
+    monkeypatch.setenv(front_mod.ENV, "tcp")
+    assert main(["up", "--tier", "nested"]) == 2
+    err = capsys.readouterr().err
+    assert "MIGRATION_HARNESS_LIBVIRT='tcp': not a libvirt mode" in err and "Traceback" not in err
+    assert not runs.exists() or not any(runs.iterdir())
+
+
 @pytest.fixture
 def libvirt_host(tmp_path: Path):
     why = _why_not()

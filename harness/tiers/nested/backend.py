@@ -109,6 +109,9 @@ class NestedBackend(Backend):
                 )
             self.lab, self._fresh = lab, False
         else:
+            from .front import mode
+
+            mode()  # a bad MIGRATION_HARNESS_LIBVIRT fails before a run directory exists
             self.down()
             # The bring-up's minutes show on the session's terminal (under xdist: each worker's, by id).
             self.lab = NestedLab.create(nodes, RunDir.create("nested"), progress=self.progress, dom0s=dom0s)
