@@ -1,7 +1,8 @@
 """The package as a user gets it: a wheel built from the checkout, installed with its dependencies
 from PyPI into a fresh venv outside the checkout, used from a user's own directory.
 
-Marked ``network`` (PyPI, a minute or two): deselected by default, CI runs it with ``-m network``.
+Marked ``network`` (PyPI; a few minutes with the local tier's cases): deselected by default, CI runs it
+with ``-m network``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from harness.errors import BackendUnavailable
 from harness.runner import run
+from harness.tiers.local.backend import LocalBackend
 
 pytestmark = pytest.mark.network
 
@@ -52,7 +56,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {"PYTHONPATH": "", "PYTEST_ADDOPTS": "", "PYTEST_PLUGINS": "", "MIGRATION_HARNESS_TIER": "", **extra}
 
 
-def test_wheel_installs_and_serves_a_users_repository(tmp_path: Path) -> None:
+class Installed(NamedTuple):
+    """The wheel installed into a fresh venv, and a user's repository `init` wrote next to it."""
+
+    wheel: Path
+    venv: Path
+    python: str
+    user: Path
+    repo: Path
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    tmp_path = tmp_path_factory.mktemp("wheel")
     # A copy of the checkout's files, so that the build writes nothing into the checkout.
     source = tmp_path / "source"
     for name in tracked("."):
@@ -65,14 +81,6 @@ def test_wheel_installs_and_serves_a_users_repository(tmp_path: Path) -> None:
         what="build the wheel",
     )
     (wheel,) = dist.glob("migration_harness-*.whl")
-
-    in_wheel = {info.filename: info for info in zipfile.ZipFile(wheel).infolist()}
-    package_files = tracked("harness")
-    assert not [name for name in package_files if name not in in_wheel], "package files missing from the wheel"
-    executable = [name for name in package_files if os.access(CHECKOUT / name, os.X_OK)]
-    assert "harness/agents/standin" in executable
-    assert all(in_wheel[name].external_attr >> 16 & 0o111 for name in executable)
-
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], what="a fresh venv")
     python = str(venv / "bin" / "python")
@@ -82,38 +90,63 @@ def test_wheel_installs_and_serves_a_users_repository(tmp_path: Path) -> None:
         timeout=900,
         what="install the wheel and its dependencies from PyPI",
     )
-
     user = tmp_path / "user"
     user.mkdir()
     run([str(venv / "bin" / "migration-harness"), "init", "repo"], cwd=user, env=clean_env())
-    repo = user / "repo"
+    return Installed(wheel, venv, python, user, user / "repo")
+
+
+def users_pytest(installed: Installed, *args: str) -> str:
+    """`pytest -m migration ARGS` in the user's repository with the installed harness; its output."""
     result = run(
-        [
-            python,
-            "-m",
-            "pytest",
-            "-m",
-            "migration",
-            "-p",
-            "no:cacheprovider",
-            "--junitxml",
-            "junit.xml",
-            "--migration-html",
-            "report.html",
-        ],
-        cwd=repo,
+        [installed.python, "-m", "pytest", "-m", "migration", "-p", "no:cacheprovider", *args],
+        cwd=installed.repo,
         env=clean_env(),
         check=False,
         timeout=900,
     )
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "29 passed, 2 skipped" in result.stdout  # 7 styles x 4 triggers and the group test; the nodes' two
-    assert (repo / "report.html").stat().st_size > 10000 and (repo / "junit.xml").exists()
+    return result.stdout
 
-    installed = json.loads(run([python, "-c", PROBE], cwd=user, env=clean_env()).stdout)
+
+def test_wheel_holds_every_package_file(installed: Installed) -> None:
+    in_wheel = {info.filename: info for info in zipfile.ZipFile(installed.wheel).infolist()}
+    package_files = tracked("harness")
+    assert not [name for name in package_files if name not in in_wheel], "package files missing from the wheel"
+    executable = [name for name in package_files if os.access(CHECKOUT / name, os.X_OK)]
+    assert "harness/agents/standin" in executable
+    assert all(in_wheel[name].external_attr >> 16 & 0o111 for name in executable)
+
+
+def test_users_repository_on_the_simulate_tier(installed: Installed) -> None:
+    out = users_pytest(installed, "--junitxml", "junit.xml", "--migration-html", "report.html")
+    assert "29 passed, 2 skipped" in out  # 7 styles x 4 triggers and the group test; the nodes' two
+    assert (installed.repo / "report.html").stat().st_size > 10000 and (installed.repo / "junit.xml").exists()
+
+
+def test_users_repository_on_the_local_tier(installed: Installed, tmp_path: Path) -> None:
+    """Real corosync + pacemaker in namespaces, the stand-in agent from the installed package, and
+    the user's own testinfra checks on the nodes (`migration_nodes`): every style x trigger of the
+    example scenario, the group test, the two node tests (the Xen one skips: the local tier's nodes
+    run no hypervisor). About 3 minutes."""
+    try:
+        LocalBackend.sanity_check()
+    except BackendUnavailable as exc:
+        pytest.skip(f"tier local cannot run here: {exc}")
+    html = tmp_path / "local.html"
+    out = users_pytest(installed, "--tier", "local", "--migration-html", str(html))
+    assert "30 passed, 1 skipped" in out, out[-3000:]  # 7 styles x 4 triggers, the group test, the nodes' test
+    assert "the local tier's nodes run no hypervisor" in out  # -rs: the Xen check's reason
+    page = html.read_text()
+    assert page.count("stood in for by the harness's agents") == 28, "every scenario case says it used stand-ins"
+
+
+def test_installed_package_resolves_every_nested_input(installed: Installed) -> None:
+    user, python, venv = installed.user, installed.python, installed.venv
+    there = json.loads(run([python, "-c", PROBE], cwd=user, env=clean_env()).stdout)
     here = json.loads(run([sys.executable, "-c", PROBE], cwd=CHECKOUT, env={"PYTHONPATH": str(CHECKOUT)}).stdout)
-    assert installed["package"].startswith(str(venv)) and here["package"] == str(CHECKOUT / "harness")
-    assert installed["vagrantfile"] and installed["provisioning"] == here["provisioning"]
-    assert {"box/build.sh", "box/guest/init", "roles/node.sh"} <= set(installed["provisioning"])
-    assert [p for p in here["executable"] if "__pycache__" not in p] == installed["executable"]
-    assert installed["box"] == here["box"], "the installed wheel names a different box than the checkout"
+    assert there["package"].startswith(str(venv)) and here["package"] == str(CHECKOUT / "harness")
+    assert there["vagrantfile"] and there["provisioning"] == here["provisioning"]
+    assert {"box/build.sh", "box/guest/init", "roles/node.sh"} <= set(there["provisioning"])
+    assert [p for p in here["executable"] if "__pycache__" not in p] == there["executable"]
+    assert there["box"] == here["box"], "the installed wheel names a different box than the checkout"
