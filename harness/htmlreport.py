@@ -85,7 +85,7 @@ def _heading(summaries: Sequence[CaseSummary]) -> str:
     counts = {status: sum(s.status == status for s in summaries) for status in STATUSES}
     shown = "".join(f'<span class="status {status}">{n} {status.lower()}</span>' for status, n in counts.items() if n)
     return (
-        f'<p class="meta">{len(summaries)} cases on {e("; ".join(runs) or "no run")}; written {e(now)}</p>'
+        f'<p class="meta">{len(summaries)} case{"" if len(summaries) == 1 else "s"} on {e("; ".join(runs) or "no run")}; written {e(now)}</p>'
         f'<p class="counts">{shown}</p>'
     )
 
@@ -172,7 +172,12 @@ def _section(s: CaseSummary, anchor: str) -> str:
     if s.prediction or s.planned:
         facts.append(("prediction vs reality", _compare(s)))
     if s.guest_detail:
-        downtime = f"; downtime {s.guest_downtime_ms:.0f} ms" if s.guest_downtime_ms is not None else ""
+        # The guest's own description names its downtime where there is one; said once.
+        downtime = (
+            ""
+            if s.guest_downtime_ms is None or "downtime" in s.guest_detail
+            else (f"; downtime {s.guest_downtime_ms:.0f} ms")
+        )
         facts.append(("guest", e(s.guest_detail + downtime)))
     if s.stand_ins:
         facts.append(("stand-ins", "stood in for by the harness's agents: " + e(", ".join(s.stand_ins))))

@@ -251,6 +251,7 @@ def test_a_nested_case_shows_prediction_plan_reality_and_the_guest(tmp_path: Pat
     downtime = f"{guest.downtime * 1000:.0f} ms"
     assert f"<td>kept running, down {downtime}</td>" in text  # the table's guest column
     assert f"downtime {downtime}" in text and "guest heartbeat</figcaption><svg" in text
+    assert text.count(f"downtime {downtime}") == 1 and "1 case on nested" in text  # said once, in the case
     assert "<th>scheduler predicted</th><th>DC planned</th><th>cluster did</th>" in text
     assert text.count("vm-webdev: migrate node2 -&gt; node1") >= 4  # verdict, predicted, planned, did
     assert "realized: c-xen-vg-fs" in text and "verdict.txt" in text
