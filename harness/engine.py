@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cib as cibmod
-from . import refusal, release, targets
+from . import notrunning, refusal, release, targets
 from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
@@ -180,7 +180,7 @@ def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
         members = f" (its members {', '.join(target.members)} are all stopped)" if target.kind != "primitive" else ""
         raise HarnessError(
             f"{scenario.path}: '{vm}' is not running after the cluster settled{members}, so nothing can move it",
-            hint=f"check its constraints and agents; the settled CIB is {settled.cib_path}",
+            hint=notrunning.hint(settled.cib_path, settled.cib, vm),
         )
     vm_node = where[0]
     others = [n for n in settled.nodes if n not in where]

@@ -81,6 +81,40 @@ def test_the_scenarios_own_promotion_scores_win(tmp_path: Path, capsys: pytest.C
     )
 
 
+def test_a_vm_that_needs_a_promoted_instance_says_so_when_none_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = DRBD.format(scores=SCORES.format(a="-INFINITY", b="-INFINITY")).replace(
+        "triggers: [move, standby, crash]", "triggers: [move]"
+    )
+    rc, cases, err = _run(tmp_path, text, capsys)
+    assert rc == 1
+    (case,) = cases
+    assert "'res_VirtDom1' is not running after the cluster settled" in case["error"]
+    assert (
+        "it depends on the promoted role of ms_drbd_VirtDom1 (colocation c_virtdom1_on_drbd, order "
+        "o_drbd_before_virtdom1), and no instance of ms_drbd_VirtDom1 is promoted: promotion scores "
+        "master-res_drbd_VirtDom1 alice=-INFINITY, master-res_drbd_VirtDom1 bob=-INFINITY"
+    ) in case["error"]
+
+
+def test_a_dependency_that_is_not_running_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = """\
+name: stopped-storage
+nodes: 2
+resources: [vm]
+configuration: |
+  primitive lv ocf:pacemaker:Dummy meta target-role=Stopped
+  primitive vm ocf:pacemaker:Dummy meta allow-migrate=true
+  colocation c inf: vm lv
+triggers: [move]
+expect: migrate
+"""
+    rc, (case,), err = _run(tmp_path, text, capsys)
+    assert rc == 1
+    assert "it depends on lv (colocation c), which is not running either" in case["error"]
+
+
 def test_single_primary_promotable_clone_from_pcs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # pcs writes <clone> with promotable=true (crmsh's ms is <master>); promoted-max=1: the promoted
     # role moves with the VM, so Pacemaker stops and starts it.
