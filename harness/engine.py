@@ -107,7 +107,7 @@ class CaseResult:
             lines.append(f"  agents unknown on this system (not run by this tier): {', '.join(self.unknown_agents)}")
         if self.stand_ins:
             lines.append(f"  stood in for by the harness's agents: {', '.join(self.stand_ins)}")
-        if self.casedir:
+        if self.casedir and self.casedir.is_dir():
             lines.append(f"  evidence: {self.casedir}")
         return "\n".join(lines)
 
@@ -281,8 +281,16 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.skipped = exc.message
     except HarnessError as exc:
         result.error = str(exc)
+        _keep_error(casedir, result.error)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _keep_error(casedir: Path, error: str) -> None:
+    """A case that failed before its tier wrote anything still has its directory: the error, with
+    the paths it names (the settled CIB a configure error points to), is its evidence."""
+    casedir.mkdir(parents=True, exist_ok=True)
+    (casedir / "error.txt").write_text(error + "\n")
 
 
 def dom0s_note(dom0s: dict[str, str], tier: str) -> str:

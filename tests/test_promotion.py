@@ -96,6 +96,11 @@ def test_a_vm_that_needs_a_promoted_instance_says_so_when_none_is(
         "o_drbd_before_virtdom1), and no instance of ms_drbd_VirtDom1 is promoted: promotion scores "
         "master-res_drbd_VirtDom1 alice=-INFINITY, master-res_drbd_VirtDom1 bob=-INFINITY"
     ) in case["error"]
+    # The printed evidence directory exists, and holds what there is: the error and its paths.
+    evidence = Path(case["evidence"])
+    assert (evidence / "error.txt").read_text().startswith(case["error"])
+    settled = case["error"].split("the settled CIB is ")[1].strip()
+    assert Path(settled).is_file()
 
 
 def test_a_dependency_that_is_not_running_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
