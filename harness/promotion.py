@@ -97,7 +97,26 @@ def missing(
     return scores
 
 
-def notes(realized: Sequence[NodeAttribute], given: Iterable[NodeAttribute], root: ET.Element) -> list[str]:
+SIMULATED = "crm_attribute --promotion from its start and monitor; crm_simulate runs no agent"
+
+
+def present(root: ET.Element, given: Iterable[NodeAttribute]) -> list[NodeAttribute]:
+    """The promotion scores of promotable primitives the CIB's status holds, but those the scenario
+    sets itself: what the agents (stand-ins) set."""
+    own = {a.name for a in given if a.transient}
+    primitives = {p for x in promotables(root) for p in x.primitives}
+    found = []
+    for state in root.iterfind(f"{cibmod.STATUS}/node_state"):
+        for nv in state.iterfind("transient_attributes/instance_attributes/nvpair"):
+            name = nv.get("name", "")
+            if name.startswith(PREFIX) and _primitive(name) in primitives and name not in own:
+                found.append(NodeAttribute(state.get("uname", ""), name, nv.get("value", ""), transient=True))
+    return found
+
+
+def notes(
+    realized: Sequence[NodeAttribute], given: Iterable[NodeAttribute], root: ET.Element, how: str = SIMULATED
+) -> list[str]:
     """The verdict's words for the scores the tier set, and for those the scenario set itself."""
     said = []
     by_name: dict[str, list[str]] = {}
@@ -106,8 +125,7 @@ def notes(realized: Sequence[NodeAttribute], given: Iterable[NodeAttribute], roo
     for name, nodes in by_name.items():
         said.append(
             f"realized: promotion score {name} on {', '.join(dict.fromkeys(nodes))} (every node where the "
-            "instance runs), as the agent would set it (crm_attribute --promotion from its start and monitor; "
-            "crm_simulate runs no agent)"
+            f"instance runs), as the agent would set it ({how})"
         )
     primitives = {p for x in promotables(root) for p in x.primitives}
     own = sorted(
