@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cib as cibmod
-from . import refusal, release, targets
+from . import notrunning, refusal, release, targets
 from .errors import CaseSkipped, HarnessError, InputError
 from .outcome import Verdict
 from .scenario import Case, Expectation, Scenario
@@ -107,7 +107,7 @@ class CaseResult:
             lines.append(f"  agents unknown on this system (not run by this tier): {', '.join(self.unknown_agents)}")
         if self.stand_ins:
             lines.append(f"  stood in for by the harness's agents: {', '.join(self.stand_ins)}")
-        if self.casedir:
+        if self.casedir and self.casedir.is_dir():
             lines.append(f"  evidence: {self.casedir}")
         return "\n".join(lines)
 
@@ -180,7 +180,7 @@ def resolve(trigger: Trigger, scenario: Scenario, settled: Settled) -> Resolved:
         members = f" (its members {', '.join(target.members)} are all stopped)" if target.kind != "primitive" else ""
         raise HarnessError(
             f"{scenario.path}: '{vm}' is not running after the cluster settled{members}, so nothing can move it",
-            hint=f"check its constraints and agents; the settled CIB is {settled.cib_path}",
+            hint=notrunning.hint(settled.cib_path, settled.cib, vm),
         )
     vm_node = where[0]
     others = [n for n in settled.nodes if n not in where]
@@ -281,8 +281,16 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.skipped = exc.message
     except HarnessError as exc:
         result.error = str(exc)
+        _keep_error(casedir, result.error)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _keep_error(casedir: Path, error: str) -> None:
+    """A case that failed before its tier wrote anything still has its directory: the error, with
+    the paths it names (the settled CIB a configure error points to), is its evidence."""
+    casedir.mkdir(parents=True, exist_ok=True)
+    (casedir / "error.txt").write_text(error + "\n")
 
 
 def dom0s_note(dom0s: dict[str, str], tier: str) -> str:

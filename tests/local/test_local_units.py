@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import cib as cibmod
+from harness import promotion
 from harness.errors import InputError
+from harness.scenariotypes import NodeAttribute
 from harness.tiers import live
 from harness.tiers.local import observe, standin
 from harness.tiers.local.netns import Plan
@@ -92,7 +95,7 @@ def test_control_rule_refuses_spaces() -> None:
         standin.Rule("fail", "vm x", "migrate_to", "*", "1").line()
 
 
-def _agent(tmp_path: Path, action: str, agent: str = "heartbeat:Xen") -> subprocess.CompletedProcess[str]:
+def _agent(tmp_path: Path, action: str, agent: str = "heartbeat:Xen", **extra: str) -> subprocess.CompletedProcess[str]:
     provider, type_ = agent.split(":")
     env = dict(
         os.environ,
@@ -102,6 +105,7 @@ def _agent(tmp_path: Path, action: str, agent: str = "heartbeat:Xen") -> subproc
         OCF_RESOURCE_PROVIDER=provider,
         OCF_RESOURCE_TYPE=type_,
     )
+    env.update(extra)
     return subprocess.run(["sh", str(STANDIN), action], env=env, capture_output=True, text=True)
 
 
@@ -130,6 +134,32 @@ def test_standin_control_fails_an_action(tmp_path: Path) -> None:
     assert _agent(tmp_path, "migrate_to").returncode == 1
     standin.set_control(shared, [])
     assert _agent(tmp_path, "migrate_to").returncode == 0
+
+
+def test_standin_promotes_and_sets_its_promotion_score_with_crm_attribute(tmp_path: Path) -> None:
+    # The real crm_attribute, on a file CIB instead of attrd; the node is the one the executor names.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "agents").write_text("linbit:drbd nomigrate\n")
+    cib = tmp_path / "cib.xml"
+    cibmod.empty_cib(cib, ["node1", "node2"])
+    cibmod.set_attributes(cib, [NodeAttribute("node1", "pingd", "1", transient=True)])  # node_state entries
+    clone = {"OCF_RESKEY_CRM_meta_promotable": "true", "OCF_RESKEY_CRM_meta_on_node": "node1", "CIB_file": str(cib)}
+
+    def act(action: str) -> int:
+        return _agent(tmp_path, action, "linbit:drbd", OCF_RESOURCE_INSTANCE="drbd", **clone).returncode
+
+    def score() -> str | None:
+        return promotion.transient(cibmod.read(cib), "node1", "master-drbd")
+
+    assert [act("start"), act("monitor")] == [0, 0]
+    assert score() == str(promotion.DEFAULT_SCORE)
+    assert [act("promote"), act("monitor"), act("notify")] == [0, 8, 0]  # OCF_RUNNING_PROMOTED
+    assert [act("demote"), act("monitor")] == [0, 0]
+    assert act("stop") == 0 and score() is None  # a stopped instance has no score, as with the real agent
+    (shared / "given-scores").write_text("master-drbd\n")  # the scenario sets it: left alone
+    assert act("start") == 0 and score() is None
+    assert "promote" in _agent(tmp_path, "meta-data", "linbit:drbd").stdout
 
 
 def test_clean_refuses_another_tiers_run(tmp_path: Path) -> None:

@@ -157,6 +157,7 @@ class LocalBackend(Backend):
         with phases("reset"):
             self.reset()
         agents = standin.install(prepared.specs, lab.ocf_dir, lab.standin_dir, prepared.migratable)
+        standin.set_given_scores(lab.standin_dir, config.given_scores(scenario))
         first = lab.alive_nodes()[0]
         with phases("load"):
             config.load_sections(lab, prepared.sections, first)
@@ -176,6 +177,8 @@ class LocalBackend(Backend):
             self._snapshot(settled_path)
             root = cibmod.read(settled_path)
             active = active_on(settled_path, casedir / "settled-state")
+        scores, score_notes = config.promotion_scores(root, scenario)
+        self._attributes += tuple(scores)  # the reset deletes them with the scenario's own
         for resource in scenario.resources:
             if resource.split(":")[0] not in cibmod.resource_ids(root):
                 raise InputError(f"resource under test '{resource}' is not in the configuration", path=scenario.path)
@@ -186,7 +189,7 @@ class LocalBackend(Backend):
             root,
             unknown_agents=sorted({*prepared.unknown_agents, *(a.name for a in agents if not a.installed)}),
             stand_ins=sorted(a.name for a in agents),
-            notes=prepared.notes + _assumed_notes(agents) + tuple(settle_notes),
+            notes=prepared.notes + _assumed_notes(agents) + tuple(settle_notes) + tuple(score_notes),
             seconds=phases.seconds,
         )
 

@@ -7,7 +7,8 @@ is ``ocf:heartbeat:Xen`` here too), and its sections are loaded into the live cl
 The nodes cannot run systemd or init scripts, and a monitor's ``start-delay`` would hold every
 transition open that long: both are adapted, and each adaptation becomes a note in every verdict.
 Node attributes (the configuration's node entries and the scenario's own) are set on the live
-cluster with crm_attribute after the load.
+cluster with crm_attribute after the load. Promotion scores are the stand-ins' own (they set them as
+a promotable agent does), but for the ``master-<id>`` names the scenario sets itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import cib as cibmod
+from ... import promotion
 from ...prediction import configured_cib
 from ...scenario import Scenario
 from ...scenariotypes import NodeAttribute
@@ -101,6 +103,20 @@ def load_sections(lab: LocalLab, found: dict[str, str], node: str) -> None:
             lab.run_in(node, ["cibadmin", "--replace", "-o", section, "--xml-text", xml], what=f"load {section}")
         else:  # removed by the reset: created anew
             lab.run_in(node, ["cibadmin", "--create", "-o", "configuration", "--xml-text", xml], what=f"load {section}")
+
+
+STANDIN_SCORES = "the stand-in sets it with crm_attribute --promotion from its start, promote and monitor"
+
+
+def promotion_scores(root: ET.Element, scenario: Scenario) -> tuple[list[NodeAttribute], list[str]]:
+    """The promotion scores the stand-ins set by the time the cluster settled (the reset deletes
+    them), and the notes that say so."""
+    realized = promotion.present(root, scenario.attributes)
+    return realized, promotion.notes(realized, scenario.attributes, root, STANDIN_SCORES)
+
+
+def given_scores(scenario: Scenario) -> list[str]:
+    return sorted({a.name for a in scenario.attributes if a.transient and a.name.startswith(promotion.PREFIX)})
 
 
 def set_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:

@@ -102,6 +102,11 @@ def install(
     return agents
 
 
+def set_given_scores(standin_dir: Path, names: list[str]) -> None:
+    """The promotion scores the scenario sets itself: the stand-ins leave those alone."""
+    (standin_dir / "given-scores").write_text("".join(f"{name}\n" for name in names))
+
+
 def wipe_state(init_pid: int) -> None:
     """Forget what the stand-ins of one node run: its private /run, reached from the host through
     the node's init (no process in the node needed)."""

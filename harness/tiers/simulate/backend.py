@@ -13,12 +13,13 @@ import threading
 from pathlib import Path
 
 from ... import cib as cibmod
-from ... import release, simulator
+from ... import promotion, release, simulator
 from ...errors import BackendUnavailable, HarnessError, InputError, ToolMissing
 from ...outcome import active_resources
 from ...prediction import configured_cib, transition
 from ...runner import which
 from ...scenario import Scenario
+from ...scenariotypes import NodeAttribute
 from ...triggers import Resolved
 from ...version import pacemaker_version
 from ..base import Backend, Observation, Settled
@@ -76,11 +77,20 @@ class SimulateBackend(Backend):
         nodes = scenario.node_names
         configured, unknown = configured_cib(scenario, style, styledir)
         current = configured
+        realized: list[NodeAttribute] = []
         for round_ in range(MAX_SETTLE_ROUNDS):
             sim = simulator.simulate(current, styledir / f"settle-{round_}", node_up=nodes if round_ == 0 else ())
             assert sim.cib_out is not None
             current = sim.cib_out
-            if not sim.has_actions():
+            # What the agents would have done meanwhile: a promotable instance that runs sets its
+            # promotion score (crm_simulate runs no agent); the scheduler then promotes.
+            scores = promotion.missing(
+                cibmod.read(current), active_resources(sim.result, "revised_cluster_status"), scenario.attributes
+            )
+            if scores:
+                cibmod.set_attributes(current, scores)
+                realized.extend(scores)
+            elif not sim.has_actions():
                 break
         else:
             raise HarnessError(
@@ -99,10 +109,12 @@ class SimulateBackend(Backend):
                     path=scenario.path,
                     hint="'resources' lists ids defined by the configuration",
                 )
-        return Settled(nodes, settled_path, active, root, unknown_agents=unknown)
+        notes = tuple(promotion.notes(realized, scenario.attributes, root))
+        return Settled(nodes, settled_path, active, root, unknown_agents=unknown, notes=notes)
 
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> Observation:
         observation = transition(settled, trigger, casedir)
+        observation.notes[:0] = settled.notes
         observation.trigger = trigger.describe()
         return observation
