@@ -11,6 +11,7 @@ agents are reported, not fatal.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _AGENT_MISSING = ("no such resource agent", "got no meta-data")
 # "ERROR: vm1: parameter "paramz" is not known": the statement of vm1, the line holding paramz.
 _ABOUT = re.compile(r'ERROR: ([\w.-]+): [^"]*(?:"([^"]+)")?')
+_MISSING_REFERENCE = re.compile(r"constraint ([\w.-]+) references a resource ([\w.-]+) which doesn't exist")
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ def rejection(output: str, text: str, source: Source) -> InputError:
             line=source.first_line + line - 1 if line else None,
             hint="fix the crm syntax of that statement (see `crm configure help`)",
         )
+    missing = _MISSING_REFERENCE.search(output)
+    if missing:
+        return _missing_reference(missing.group(0), missing.group(1), missing.group(2), source.original or text, source)
     errors = _errors(output)
     line = next((found for found in (_locate_about(e, source.original or text) for e in errors) if found), None)
     return InputError(
@@ -119,6 +124,30 @@ def rejection(output: str, text: str, source: Source) -> InputError:
         hint="a misspelled keyword (paramz for params) reads as a parameter name; "
         "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
     )
+
+
+def _missing_reference(message: str, constraint: str, missing: str, text: str, source: Source) -> InputError:
+    """A constraint naming a resource nobody defines: at the constraint's line naming it, with the
+    closest id the configuration does define."""
+    statements = crmtext.parse(text)
+    line = None
+    for statement in statements:
+        if statement.id == constraint and crmtext.is_constraint(statement):
+            offsets = [i for i, ln in enumerate(statement.text.splitlines()) if re.search(rf"\b{re.escape(missing)}\b", ln)]
+            line = statement.line + (offsets[0] if offsets else 0)
+    ids = [s.id for s in statements if s.id and not crmtext.is_constraint(s) and s.kind not in _NOT_RESOURCES]
+    close = difflib.get_close_matches(missing, ids, n=1)
+    return InputError(
+        f"crmsh rejects the configuration: {message}",
+        path=source.path,
+        line=source.first_line + line - 1 if line else None,
+        hint=(f"did you mean {close[0]}? " if close else "")
+        + "a constraint names the id of a primitive, group, clone or ms the configuration defines"
+        + ("" if close else f" ({', '.join(ids)})" if ids else ""),
+    )
+
+
+_NOT_RESOURCES = {"node", "property", "rsc_defaults", "op_defaults", "fencing_topology", "tag", "role", "user"}
 
 
 def _locate_about(error: str, text: str) -> int | None:

@@ -44,6 +44,23 @@ def test_reference_to_missing_resource(tmp_path: Path) -> None:
     assert "x.yaml" in str(info.value) and "ghost" in str(info.value)
 
 
+def test_a_misspelt_constraint_operand_names_its_line_and_the_closest_id(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = (
+        "primitive drbd ocf:pacemaker:Stateful\n"
+        "ms ms_drbd_VirtDom1 drbd meta master-max=2\n"
+        "primitive vm ocf:pacemaker:Dummy\n"
+        "colocation c inf: \\\n  vm ms_drbd_VirtDomI:Master\n"
+    )
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=10, original=text))
+    assert info.value.line == 14
+    assert "constraint c references a resource ms_drbd_VirtDomI which doesn't exist" in str(info.value)
+    assert info.value.hint and info.value.hint.startswith("did you mean ms_drbd_VirtDom1?")
+    assert "paramz" not in info.value.hint
+
+
 TYPO = "primitive a ocf:pacemaker:Dummy\nprimitive vm1 ocf:pacemaker:Dummy \\\n  paramz fake=1 \\\n  meta allow-migrate=true\n"
 
 
