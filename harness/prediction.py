@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import cache, crmsh, hostnames, pcsload, refusal, release, simulator
+from . import cache, cibverify, crmsh, hostnames, pcsload, refusal, release, simulator
 from . import cib as cibmod
 from .errors import HarnessError, InputError
 from .ocf import OCF_ERR_GENERIC, OCF_NOT_RUNNING
@@ -252,8 +252,10 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
     cibmod.write(root, configured)
     result = run(["crm_verify", "--xml-file", str(configured)], check=False)
     if not result.ok and "error" in result.stderr.lower():
+        found = cibverify.explain(result.stderr, scenario.cib or "")
         raise InputError(
-            "the scenario's CIB XML is not a valid configuration:\n  " + result.stderr.strip()[-1500:],
+            "the scenario's CIB XML is not a valid configuration:\n  " + found.message[-1500:],
             path=scenario.path,
-            line=scenario.config_line,
+            line=scenario.config_line + (found.line or 1) - 1,
+            hint=found.hint,
         )

@@ -164,3 +164,29 @@ def test_reference_to_a_missing_resource_is_refused_in_a_session(tmp_path: Path)
     text, _ = crmpaste.clean("crm configure primitive a ocf:pacemaker:Dummy\ncrm configure order o inf: a ghost\n")
     with pytest.raises(InputError, match="ghost"):
         crmsh.apply(target, text, crmsh.Source("x.yaml", original=text))
+
+
+DANGLING = """\
+<configuration>
+  <crm_config/>
+  <resources>
+    <primitive id="vm" class="ocf" provider="pacemaker" type="Dummy"/>
+    <clone id="libvirtd-clone"><primitive id="libvirtd" class="ocf" provider="pacemaker" type="Dummy"/></clone>
+  </resources>
+  <constraints>
+    <rsc_order id="o1" first="libvirtd-clon" then="vm" kind="Mandatory"/>
+  </constraints>
+</configuration>
+"""
+
+
+def test_a_dangling_id_in_xml_names_the_elements_line_once_with_the_closest_id(tmp_path: Path) -> None:
+    proc = run(tmp_path, scenario(DANGLING))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if "error:" in line)
+    assert lines[start:] == [
+        f"migration-harness: error: {tmp_path / 'pasted.yaml'}:12: the scenario's CIB XML is not a valid configuration:",
+        '  element rsc_order: validity error : IDREF attribute first references an unknown ID "libvirtd-clon"',
+        "  hint: did you mean libvirtd-clone? 'libvirtd-clon' is no id of the XML",
+    ], proc.stderr
