@@ -23,8 +23,37 @@ _CRM_PROMPT = re.compile(r"^crm\([^)\n]*\)(?P<level>[\w/]*)#\s?")
 _CRM_OPTION = re.compile(r"^-{1,2}[\w-]+(?:=\S*)?$")
 # Commands of a crm session that are not configuration statements.
 SESSION = frozenset(
-    "commit verify end up back quit exit bye cd ls show help ptest simulate rsctest edit cib cibstatus "
-    "erase refresh save load upgrade filter graph history ra status configure".split()
+    [
+        "commit",
+        "verify",
+        "end",
+        "up",
+        "back",
+        "quit",
+        "exit",
+        "bye",
+        "cd",
+        "ls",
+        "show",
+        "help",
+        "ptest",
+        "simulate",
+        "rsctest",
+        "edit",
+        "cib",
+        "cibstatus",
+        "erase",
+        "refresh",
+        "save",
+        "load",
+        "upgrade",
+        "filter",
+        "graph",
+        "history",
+        "ra",
+        "status",
+        "configure",
+    ]
 )
 # A shell's continuation prompt in front of a continued one-shot command.
 _CONTINUATION_PROMPT = re.compile(r"^(\s*)>\s?")

@@ -28,6 +28,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _AGENT_MISSING = ("no such resource agent", "got no meta-data")
 # "ERROR: vm1: parameter "paramz" is not known": the statement of vm1, the line holding paramz.
 _ABOUT = re.compile(r'ERROR: ([\w.-]+): [^"]*(?:"([^"]+)")?')
+# crmsh's word on a name Pacemaker does not know ("cib-bootstrap-options: unknown attribute 'x'"):
+# legal in the CIB, so a warning for the case's notes, never an error.
+_UNKNOWN_ATTRIBUTE = re.compile(r"WARNING: ([\w.-]+): unknown attribute '([^']+)'")
 _MISSING_REFERENCE = re.compile(r"constraint ([\w.-]+) references a resource ([\w.-]+) which doesn't exist")
 
 
@@ -52,8 +55,16 @@ def statement_lines(text: str) -> list[int]:
     return starts
 
 
-def apply(cib_path: Path, text: str, source: Source) -> list[str]:
-    """Load ``text`` into the CIB file; returns the agents crmsh says do not exist here.
+@dataclass(frozen=True)
+class Loaded:
+    """What a load left to say: agents crmsh does not know here, and its warnings worth a note."""
+
+    unknown_agents: list[str]
+    warnings: list[str]
+
+
+def apply(cib_path: Path, text: str, source: Source) -> Loaded:
+    """Load ``text`` into the CIB file: the agents crmsh says do not exist here, and its warnings.
 
     Strict first; forced only when crmsh's sole complaints are missing agents.
     """
@@ -62,16 +73,16 @@ def apply(cib_path: Path, text: str, source: Source) -> list[str]:
         crm_file = Path(f.name)
     try:
         strict = _load(cib_path, crm_file, force=False)
-        if strict.ok:
-            return []
         output = _output(strict)
+        if strict.ok:
+            return Loaded([], warnings(output, source.original or text, source))
         unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
         if not unknown or complaints(output):
             raise rejection(output, text, source)
         forced = _load(cib_path, crm_file, force=True)
         if not forced.ok:
             raise rejection(_output(forced), text, source)
-        return unknown
+        return Loaded(unknown, warnings(_output(forced), source.original or text, source))
     finally:
         crm_file.unlink(missing_ok=True)
 
@@ -88,6 +99,19 @@ def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
 
 def _output(result: Result) -> str:
     return _ANSI.sub("", result.stderr + result.stdout)
+
+
+def warnings(output: str, text: str, source: Source) -> list[str]:
+    """crmsh's warnings about names Pacemaker does not know, each at the scenario line that sets it."""
+    found: list[str] = []
+    for where, name in dict.fromkeys(_UNKNOWN_ATTRIBUTE.findall(output)):
+        lines = [n for n, ln in enumerate(text.splitlines(), start=1) if re.search(rf"(^|\s){re.escape(name)}=", ln)]
+        at = f"line {source.first_line + lines[0] - 1}: " if lines else ""
+        found.append(
+            f"{at}crmsh: {where}: unknown attribute '{name}' (Pacemaker ignores it: check the spelling; "
+            "`crm ra info pacemaker-schedulerd` lists the cluster options)"
+        )
+    return found
 
 
 def complaints(output: str) -> list[str]:
@@ -133,7 +157,9 @@ def _missing_reference(message: str, constraint: str, missing: str, text: str, s
     line = None
     for statement in statements:
         if statement.id == constraint and crmtext.is_constraint(statement):
-            offsets = [i for i, ln in enumerate(statement.text.splitlines()) if re.search(rf"\b{re.escape(missing)}\b", ln)]
+            offsets = [
+                i for i, ln in enumerate(statement.text.splitlines()) if re.search(rf"\b{re.escape(missing)}\b", ln)
+            ]
             line = statement.line + (offsets[0] if offsets else 0)
     ids = [s.id for s in statements if s.id and not crmtext.is_constraint(s) and s.kind not in _NOT_RESOURCES]
     close = difflib.get_close_matches(missing, ids, n=1)

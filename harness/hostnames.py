@@ -132,8 +132,21 @@ PCS_OPTIONS_WITH_VALUE = frozenset(
     {"-f", "-p", "-u"}
     | {
         f"--{name}"
-        for name in "request-timeout name group node from to after before corosync_conf booth-conf booth-key "
-        "output-format token".split()
+        for name in [
+            "request-timeout",
+            "name",
+            "group",
+            "node",
+            "from",
+            "to",
+            "after",
+            "before",
+            "corosync_conf",
+            "booth-conf",
+            "booth-key",
+            "output-format",
+            "token",
+        ]
     }
 )
 

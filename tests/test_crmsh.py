@@ -29,10 +29,10 @@ def test_syntax_error_names_scenario_file_and_line(tmp_path: Path) -> None:
 def test_unknown_agents_are_reported_not_fatal(tmp_path: Path) -> None:
     target = tmp_path / "cib.xml"
     cib.empty_cib(target, ["node1", "node2"])
-    unknown = crmsh.apply(
+    loaded = crmsh.apply(
         target, "primitive clvm ocf:lvm2:clvmd\nprimitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml")
     )
-    assert unknown == ["ocf:lvm2:clvmd"]
+    assert loaded.unknown_agents == ["ocf:lvm2:clvmd"]
     assert {p.id for p in cib.primitives(cib.read(target))} == {"clvm", "d"}
 
 
@@ -90,8 +90,20 @@ def test_unknown_agent_alone_is_applied_forced_and_named(tmp_path: Path) -> None
     target = tmp_path / "cib.xml"
     cib.empty_cib(target, ["node1", "node2"])
     text = "primitive clvm ocf:lvm2:clvmd params daemon_timeout=30\nprimitive vm1 ocf:pacemaker:Dummy meta allow-migrate=true\n"
-    assert crmsh.apply(target, text, crmsh.Source("x.yaml")) == ["ocf:lvm2:clvmd"]
+    assert crmsh.apply(target, text, crmsh.Source("x.yaml")).unknown_agents == ["ocf:lvm2:clvmd"]
     assert {p.id: p.agent for p in cib.primitives(cib.read(target))} == {
         "clvm": "ocf:lvm2:clvmd",
         "vm1": "ocf:pacemaker:Dummy",
     }
+
+
+def test_an_unknown_cluster_property_is_a_warning_at_its_line_and_applied(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = "primitive a ocf:pacemaker:Dummy\nproperty stonith-enabled=false \\\n  no-quorum-polcy=ignore\n"
+    loaded = crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=10, original=text))
+    assert loaded.warnings == [
+        "line 12: crmsh: cib-bootstrap-options: unknown attribute 'no-quorum-polcy' (Pacemaker ignores it: "
+        "check the spelling; `crm ra info pacemaker-schedulerd` lists the cluster options)"
+    ]
+    assert cib.read(target).find(".//nvpair[@name='no-quorum-polcy']") is not None  # legal in the CIB

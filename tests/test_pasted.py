@@ -98,8 +98,10 @@ def test_one_shot_crm_commands_behind_shell_prompts(tmp_path: Path) -> None:
     cib.empty_cib(target, ["alice", "bob"])
     crmsh.apply(target, cleaned, crmsh.Source("x.yaml", original=cleaned))
     root = cib.read(target)
-    assert root.find(".//nvpair[@name='no-quorum-policy']").get("value") == "ignore"
-    assert root.find(".//primitive[@id='vm']//nvpair[@name='fake']").get("value") == "/etc/xen/vm.cfg"
+    quorum = root.find(".//nvpair[@name='no-quorum-policy']")
+    fake = root.find(".//primitive[@id='vm']//nvpair[@name='fake']")
+    assert quorum is not None and quorum.get("value") == "ignore"
+    assert fake is not None and fake.get("value") == "/etc/xen/vm.cfg"
 
 
 def test_an_error_in_a_crm_session_names_the_posters_line(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ class SimulateBackend(Backend):
 
     def _settle(self, scenario: Scenario, style: str, styledir: Path) -> Settled:
         nodes = scenario.node_names
-        configured, unknown = configured_cib(scenario, style, styledir)
+        configured, unknown, warned = configured_cib(scenario, style, styledir)
         current = configured
         for round_ in range(MAX_SETTLE_ROUNDS):
             sim = simulator.simulate(current, styledir / f"settle-{round_}", node_up=nodes if round_ == 0 else ())
@@ -99,10 +99,11 @@ class SimulateBackend(Backend):
                     path=scenario.path,
                     hint="'resources' lists ids defined by the configuration",
                 )
-        return Settled(nodes, settled_path, active, root, unknown_agents=unknown)
+        return Settled(nodes, settled_path, active, root, unknown_agents=unknown, notes=tuple(warned))
 
     # -- trigger ---------------------------------------------------------------------------
     def trigger(self, settled: Settled, trigger: Resolved, casedir: Path) -> Observation:
         observation = transition(settled, trigger, casedir)
+        observation.notes[:0] = settled.notes
         observation.trigger = trigger.describe()
         return observation
