@@ -141,13 +141,36 @@ def rejection(output: str, text: str, source: Source) -> InputError:
         return _missing_reference(missing.group(0), missing.group(1), missing.group(2), source.original or text, source)
     errors = _errors(output)
     line = next((found for found in (_locate_about(e, source.original or text) for e in errors) if found), None)
+    hint = (
+        "a misspelled keyword (paramz for params) reads as a parameter name; "
+        "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)"
+    )
+    glued = _glued(errors, source.original or text)
+    if glued:
+        line, word = glued
+        hint = f"a quoted value runs into the next word ({word}): put a blank after the closing quote"
     return InputError(
         "crmsh rejects the configuration:\n  " + "\n  ".join(errors),
         path=source.path,
         line=source.first_line + line - 1 if line else None,
-        hint="a misspelled keyword (paramz for params) reads as a parameter name; "
-        "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
+        hint=hint,
     )
+
+
+_GLUED = re.compile(r'="[^"\n]*"[A-Za-z]\w*')
+
+
+def _glued(errors: list[str], text: str) -> tuple[int, str] | None:
+    """The line (and the glued words) where a statement an error names has ``x="v"op``: crmsh
+    reads ``op`` as part of the value and the words after it as parameters."""
+    named = {m.group(1) for m in map(_ABOUT.match, errors) if m}
+    for statement in crmtext.parse(text):
+        if statement.id in named:
+            for offset, line in enumerate(statement.text.splitlines()):
+                found = _GLUED.search(line)
+                if found:
+                    return statement.line + offset, found.group(0)[1:]
+    return None
 
 
 def _missing_reference(message: str, constraint: str, missing: str, text: str, source: Source) -> InputError:

@@ -107,3 +107,16 @@ def test_an_unknown_cluster_property_is_a_warning_at_its_line_and_applied(tmp_pa
         "check the spelling; `crm ra info pacemaker-schedulerd` lists the cluster options)"
     ]
     assert cib.read(target).find(".//nvpair[@name='no-quorum-polcy']") is not None  # legal in the CIB
+
+
+def test_a_quoted_value_glued_to_the_next_word_is_named_at_its_line(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = 'primitive vm ocf:heartbeat:VirtualDomain params \\\n  config="/etc/vm1.cfg"op \\\n  start interval=0 timeout=60\n'
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=5, original=text))
+    assert info.value.line == 6
+    assert (
+        info.value.hint
+        == 'a quoted value runs into the next word ("/etc/vm1.cfg"op): put a blank after the closing quote'
+    )

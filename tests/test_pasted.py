@@ -192,3 +192,10 @@ def test_a_dangling_id_in_xml_names_the_elements_line_once_with_the_closest_id(t
         '  element rsc_order: validity error : IDREF attribute first references an unknown ID "libvirtd-clon"',
         "  hint: did you mean libvirtd-clone? 'libvirtd-clon' is no id of the XML",
     ], proc.stderr
+
+
+def test_one_host_is_refused_in_the_singular_with_how_to_fix(tmp_path: Path) -> None:
+    proc = run(tmp_path, scenario("primitive vm ocf:pacemaker:Dummy", nodes="[alice]"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "pasted.yaml:2: nodes lists 1 host; a scenario has 2 to 16" in proc.stderr, proc.stderr
+    assert "hint: add the other hosts of the cluster: nodes: [alice, <another host>]" in proc.stderr
