@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import crmpaste, hostnames, pcsload
 from .errors import InputError
 
 # Shell prompts people paste in front of commands: "$ pcs ...", "[root@xen01 ~]# pcs ...".
@@ -44,7 +45,10 @@ INSTEAD = (
 @dataclass(frozen=True)
 class Detected:
     format: str  # crm, xml or pcs
-    text: str  # the text to apply (shell prompts in front of pcs commands removed)
+    text: str  # the text to apply (prompts removed; dropped commands are blank lines: lines stay put)
+    # Commands pasted with the configuration that are not applied (a crm session's commit, quit;
+    # pcs cluster setup, pcs resource move): "line N: command", N a line of the scenario file.
+    dropped: tuple[str, ...] = ()
 
 
 def detect(text: str, *, path: Path | str | None = None, first_line: int = 1) -> Detected:
@@ -66,7 +70,12 @@ def detect(text: str, *, path: Path | str | None = None, first_line: int = 1) ->
     lines = [ln for ln in unprompted.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     commands = [ln for ln in lines if _PCS_LINE.match(ln)]
     if commands and _all_pcs(unprompted):
-        return Detected("pcs", unprompted)
+        skipped = [
+            f"line {first_line + line - 1}: {' '.join(words)}"
+            for line, words in hostnames.pcs_commands(unprompted)
+            if pcsload.skipped(words)
+        ]
+        return Detected("pcs", unprompted, tuple(skipped))
     if commands:
         first = next(i for i, ln in enumerate(unprompted.splitlines(), start=1) if _PCS_LINE.match(ln))
         raise InputError(
@@ -75,7 +84,8 @@ def detect(text: str, *, path: Path | str | None = None, first_line: int = 1) ->
             line=first_line + first - 1,
             hint="give one format: every line a `pcs ...` command, or `crm configure show` output",
         )
-    return Detected("crm", text)
+    cleaned, dropped = crmpaste.clean(text)
+    return Detected("crm", cleaned, tuple(f"line {first_line + line - 1}: {command}" for line, command in dropped))
 
 
 def _all_pcs(text: str) -> bool:

@@ -11,6 +11,7 @@ agents are reported, not fatal.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _AGENT_MISSING = ("no such resource agent", "got no meta-data")
 # "ERROR: vm1: parameter "paramz" is not known": the statement of vm1, the line holding paramz.
 _ABOUT = re.compile(r'ERROR: ([\w.-]+): [^"]*(?:"([^"]+)")?')
+# crmsh's word on a name Pacemaker does not know ("cib-bootstrap-options: unknown attribute 'x'"):
+# legal in the CIB, so a warning for the case's notes, never an error.
+_UNKNOWN_ATTRIBUTE = re.compile(r"WARNING: ([\w.-]+): unknown attribute '([^']+)'")
+_MISSING_REFERENCE = re.compile(r"constraint ([\w.-]+) references a resource ([\w.-]+) which doesn't exist")
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,16 @@ def statement_lines(text: str) -> list[int]:
     return starts
 
 
-def apply(cib_path: Path, text: str, source: Source) -> list[str]:
-    """Load ``text`` into the CIB file; returns the agents crmsh says do not exist here.
+@dataclass(frozen=True)
+class Loaded:
+    """What a load left to say: agents crmsh does not know here, and its warnings worth a note."""
+
+    unknown_agents: list[str]
+    warnings: list[str]
+
+
+def apply(cib_path: Path, text: str, source: Source) -> Loaded:
+    """Load ``text`` into the CIB file: the agents crmsh says do not exist here, and its warnings.
 
     Strict first; forced only when crmsh's sole complaints are missing agents.
     """
@@ -60,16 +73,16 @@ def apply(cib_path: Path, text: str, source: Source) -> list[str]:
         crm_file = Path(f.name)
     try:
         strict = _load(cib_path, crm_file, force=False)
-        if strict.ok:
-            return []
         output = _output(strict)
+        if strict.ok:
+            return Loaded([], warnings(output, source.original or text, source))
         unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
         if not unknown or complaints(output):
             raise rejection(output, text, source)
         forced = _load(cib_path, crm_file, force=True)
         if not forced.ok:
             raise rejection(_output(forced), text, source)
-        return unknown
+        return Loaded(unknown, warnings(_output(forced), source.original or text, source))
     finally:
         crm_file.unlink(missing_ok=True)
 
@@ -86,6 +99,19 @@ def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
 
 def _output(result: Result) -> str:
     return _ANSI.sub("", result.stderr + result.stdout)
+
+
+def warnings(output: str, text: str, source: Source) -> list[str]:
+    """crmsh's warnings about names Pacemaker does not know, each at the scenario line that sets it."""
+    found: list[str] = []
+    for where, name in dict.fromkeys(_UNKNOWN_ATTRIBUTE.findall(output)):
+        lines = [n for n, ln in enumerate(text.splitlines(), start=1) if re.search(rf"(^|\s){re.escape(name)}=", ln)]
+        at = f"line {source.first_line + lines[0] - 1}: " if lines else ""
+        found.append(
+            f"{at}crmsh: {where}: unknown attribute '{name}' (Pacemaker ignores it: check the spelling; "
+            "`crm ra info pacemaker-schedulerd` lists the cluster options)"
+        )
+    return found
 
 
 def complaints(output: str) -> list[str]:
@@ -110,15 +136,67 @@ def rejection(output: str, text: str, source: Source) -> InputError:
             line=source.first_line + line - 1 if line else None,
             hint="fix the crm syntax of that statement (see `crm configure help`)",
         )
+    missing = _MISSING_REFERENCE.search(output)
+    if missing:
+        return _missing_reference(missing.group(0), missing.group(1), missing.group(2), source.original or text, source)
     errors = _errors(output)
     line = next((found for found in (_locate_about(e, source.original or text) for e in errors) if found), None)
+    hint = (
+        "a misspelled keyword (paramz for params) reads as a parameter name; "
+        "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)"
+    )
+    glued = _glued(errors, source.original or text)
+    if glued:
+        line, word = glued
+        hint = f"a quoted value runs into the next word ({word}): put a blank after the closing quote"
     return InputError(
         "crmsh rejects the configuration:\n  " + "\n  ".join(errors),
         path=source.path,
         line=source.first_line + line - 1 if line else None,
-        hint="a misspelled keyword (paramz for params) reads as a parameter name; "
-        "check the names and ids of that statement (`crm ra info AGENT` lists an agent's parameters)",
+        hint=hint,
     )
+
+
+_GLUED = re.compile(r'="[^"\n]*"[A-Za-z]\w*')
+
+
+def _glued(errors: list[str], text: str) -> tuple[int, str] | None:
+    """The line (and the glued words) where a statement an error names has ``x="v"op``: crmsh
+    reads ``op`` as part of the value and the words after it as parameters."""
+    named = {m.group(1) for m in map(_ABOUT.match, errors) if m}
+    for statement in crmtext.parse(text):
+        if statement.id in named:
+            for offset, line in enumerate(statement.text.splitlines()):
+                found = _GLUED.search(line)
+                if found:
+                    return statement.line + offset, found.group(0)[1:]
+    return None
+
+
+def _missing_reference(message: str, constraint: str, missing: str, text: str, source: Source) -> InputError:
+    """A constraint naming a resource nobody defines: at the constraint's line naming it, with the
+    closest id the configuration does define."""
+    statements = crmtext.parse(text)
+    line = None
+    for statement in statements:
+        if statement.id == constraint and crmtext.is_constraint(statement):
+            offsets = [
+                i for i, ln in enumerate(statement.text.splitlines()) if re.search(rf"\b{re.escape(missing)}\b", ln)
+            ]
+            line = statement.line + (offsets[0] if offsets else 0)
+    ids = [s.id for s in statements if s.id and not crmtext.is_constraint(s) and s.kind not in _NOT_RESOURCES]
+    close = difflib.get_close_matches(missing, ids, n=1)
+    return InputError(
+        f"crmsh rejects the configuration: {message}",
+        path=source.path,
+        line=source.first_line + line - 1 if line else None,
+        hint=(f"did you mean {close[0]}? " if close else "")
+        + "a constraint names the id of a primitive, group, clone or ms the configuration defines"
+        + ("" if close else f" ({', '.join(ids)})" if ids else ""),
+    )
+
+
+_NOT_RESOURCES = {"node", "property", "rsc_defaults", "op_defaults", "fencing_topology", "tag", "role", "user"}
 
 
 def _locate_about(error: str, text: str) -> int | None:

@@ -265,6 +265,8 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
         result.observation = observation
         if scenario.dom0s and backend.name != "nested":
             observation.notes.append(dom0s_note(scenario.dom0s, backend.name))
+        if scenario.not_applied:
+            observation.notes.append(not_applied_note(scenario.not_applied))
         facts = {**backend.facts(scenario), **_trigger_facts(resolved)}
         for resource in scenario.resources:
             target = targets.find(settled.cib, resource)
@@ -291,6 +293,11 @@ def _keep_error(casedir: Path, error: str) -> None:
     the paths it names (the settled CIB a configure error points to), is its evidence."""
     casedir.mkdir(parents=True, exist_ok=True)
     (casedir / "error.txt").write_text(error + "\n")
+
+
+def not_applied_note(commands: tuple[str, ...]) -> str:
+    """The pasted commands the configuration's tool was not given (they are no configuration)."""
+    return "not applied (session or live-cluster commands, not configuration): " + "; ".join(commands)
 
 
 def dom0s_note(dom0s: dict[str, str], tier: str) -> str:

@@ -113,7 +113,7 @@ def _in_xml(text: str) -> list[Named]:
 def _in_pcs(text: str) -> list[Named]:
     found: list[Named] = []
     for number, words in pcs_commands(text):
-        args = [w for w in words[1:] if not w.startswith("-")]
+        args = pcs_positional(words[1:])
         if args[:2] == ["constraint", "location"] and len(args) > 4 and args[3] in {"prefers", "avoids"}:
             for arg in args[4:]:
                 if arg in _PCS_OPTION_WORDS or "=" in arg and arg.split("=")[0] in _PCS_OPTION_WORDS:
@@ -125,6 +125,45 @@ def _in_pcs(text: str) -> list[Named]:
             found.append(Named(args[2], number, "node attribute"))
         found += [Named(m.group(1), number, "rule") for m in _UNAME_RULE.finditer(" ".join(words))]
     return found
+
+
+# pcs's options that take a value (pcs/cli/common/parse_args.py: "f:p:u:" and the long ones with "=").
+PCS_OPTIONS_WITH_VALUE = frozenset(
+    {"-f", "-p", "-u"}
+    | {
+        f"--{name}"
+        for name in [
+            "request-timeout",
+            "name",
+            "group",
+            "node",
+            "from",
+            "to",
+            "after",
+            "before",
+            "corosync_conf",
+            "booth-conf",
+            "booth-key",
+            "output-format",
+            "token",
+        ]
+    }
+)
+
+
+def pcs_positional(args: list[str]) -> list[str]:
+    """pcs's arguments without its options (``-f FILE``, ``--force``, ``--wait=30``, ``--group G``), as
+    pcs's getopt sees them anywhere on the line: what is left says which command it is."""
+    out: list[str] = []
+    value = False
+    for arg in args:
+        if value:
+            value = False
+        elif arg in PCS_OPTIONS_WITH_VALUE:
+            value = True
+        elif not arg.startswith("-") or arg == "-" or re.match(r"^-(?:\d|INFINITY$|inf$)", arg, re.I):
+            out.append(arg)
+    return out
 
 
 def pcs_commands(text: str) -> list[tuple[int, list[str]]]:

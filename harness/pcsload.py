@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import cib as cibmod
 from .errors import InputError, summarize
-from .hostnames import pcs_commands
+from .hostnames import pcs_commands, pcs_positional
 from .runner import Result, run
 
 # Sub-commands that do not describe the configuration (they act on the cluster or on pcsd).
@@ -66,8 +66,7 @@ def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) ->
         if words[0] != "pcs":
             raise InputError(f"not a pcs command: {' '.join(words)[:80]}", path=source, line=where)
         args = _without_file(words[1:])
-        plain = [a for a in args if not a.startswith("-")]
-        if any(tuple(plain[: len(s)]) == s for s in _SKIPPED):
+        if skipped(words):
             applied.skipped.append(f"line {where}: pcs {' '.join(args)}")
             continue
         result = _pcs(cib_path, args)
@@ -87,6 +86,13 @@ def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) ->
                     hint="fix the command as pcs says (`pcs resource describe AGENT` lists an agent's options)",
                 )
     return applied
+
+
+def skipped(words: list[str]) -> bool:
+    """Whether a pcs command (its words, ``pcs`` first) is one that acts on a live cluster or on
+    pcsd, not on the configuration (``pcs cluster setup``, ``pcs -f x resource move``)."""
+    plain = pcs_positional(words[1:])
+    return any(tuple(plain[: len(s)]) == s for s in _SKIPPED)
 
 
 def _readable_by_host(cib_path: Path) -> None:

@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import cache, crmsh, hostnames, pcsload, refusal, release, simulator
+from . import cache, cibverify, crmsh, hostnames, pcsload, refusal, release, simulator
 from . import cib as cibmod
 from .errors import HarnessError, InputError
 from .ocf import OCF_ERR_GENERIC, OCF_NOT_RUNNING
@@ -161,9 +161,9 @@ def parse_interval_ms(text: str) -> int:
     return int(text) * 1000 if text.isdigit() else 0
 
 
-def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path, list[str]]:
-    """The scenario in ``style`` as a file CIB (no status but transient attributes): its path and the
-    agents the configuring tool (crmsh or pcs) did not know."""
+def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path, list[str], list[str]]:
+    """The scenario in ``style`` as a file CIB (no status but transient attributes): its path, the
+    agents the configuring tool (crmsh or pcs) did not know, and the tool's warnings (notes)."""
     nodes = scenario.node_names
     styledir.mkdir(parents=True, exist_ok=True)
     configured = styledir / "cib-configured.xml"
@@ -172,18 +172,20 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
     if scenario.cib is not None:
         _load_raw_xml(configured, scenario)
         unknown: list[str] = []
+        warned: list[str] = []
     else:
-        unknown = _load_text(configured, scenario, text, styledir)
+        unknown, warned = _load_text(configured, scenario, text, styledir)
     cibmod.set_attributes(configured, scenario.attributes)
-    return configured, unknown
+    return configured, unknown, warned
 
 
 # Bump when the way a configuration is applied changes what a load produces, so that no result of
 # the old way is served again (2: crmsh loads strictly first, a typo is an error, not a forced load).
-LOAD_RECIPE = 2
+# 3: crmsh's warnings (unknown attributes) are kept with the result.
+LOAD_RECIPE = 3
 
 
-def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> list[str]:
+def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> tuple[list[str], list[str]]:
     """crm syntax with crmsh, or pcs commands with pcs, on the file CIB (results cached)."""
     tool = "pcs" if scenario.format == "pcs" else "crm"
     (styledir / f"configuration.{tool}").write_text(text)
@@ -194,16 +196,18 @@ def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) 
     )
     hit = cache.get(f"{tool}-load", digest, configured)
     if hit is not None:
-        return list(hit["unknown_agents"])
+        return list(hit["unknown_agents"]), list(hit.get("warnings", []))
+    warned: list[str] = []
     if tool == "pcs":
         applied = pcsload.apply(configured, text, scenario.path, scenario.config_line)
         unknown = applied.unknown_agents
     else:
-        unknown = crmsh.apply(
+        loaded = crmsh.apply(
             configured, text, crmsh.Source(scenario.path, scenario.config_line, scenario.configuration or "")
         )
-    cache.put(f"{tool}-load", digest, configured, {"unknown_agents": unknown})
-    return unknown
+        unknown, warned = loaded.unknown_agents, loaded.warnings
+    cache.put(f"{tool}-load", digest, configured, {"unknown_agents": unknown, "warnings": warned})
+    return unknown, warned
 
 
 def _merge_node_attributes(root: ET.Element, given: ET.Element) -> None:
@@ -252,8 +256,10 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
     cibmod.write(root, configured)
     result = run(["crm_verify", "--xml-file", str(configured)], check=False)
     if not result.ok and "error" in result.stderr.lower():
+        found = cibverify.explain(result.stderr, scenario.cib or "")
         raise InputError(
-            "the scenario's CIB XML is not a valid configuration:\n  " + result.stderr.strip()[-1500:],
+            "the scenario's CIB XML is not a valid configuration:\n  " + found.message[-1500:],
             path=scenario.path,
-            line=scenario.config_line,
+            line=scenario.config_line + (found.line or 1) - 1,
+            hint=found.hint,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .engine import CaseResult, guest_words
+from .engine import CaseResult, guest_words, not_applied_note
 from .errors import FileFailure
 from .outcome import Verdict
 from .replay import Replayed, timeline
@@ -95,6 +95,9 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
         )
     if stand_ins:
         lines.append("verdicts used the harness's stand-in agents for: " + ", ".join(stand_ins))
+    for scenario in {r.case.scenario.path: r.case.scenario for r in results}.values():
+        if scenario.not_applied:
+            lines.append(f"{scenario.path}: " + not_applied_note(scenario.not_applied))
     for result in results:
         if result.failed:
             lines.append("")

@@ -98,6 +98,7 @@ class Builder(Parts):
             hosts=hosts,
             attributes=self._attributes(names),
             format=fmt,
+            not_applied=self.not_applied,
         )
 
     def _configuration(self) -> tuple[str | None, str | None, str, str]:
@@ -115,6 +116,7 @@ class Builder(Parts):
             wanted="text: write it after 'configuration: |' (or 'cib: |')",
         )
         detected = configformat.detect(text, path=self.path, first_line=self.lines.text_start.get((key,), 1))
+        self.not_applied = detected.dropped
         if detected.format == "xml":
             return None, detected.text, key, "xml"
         if key == "cib":

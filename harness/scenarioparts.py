@@ -163,7 +163,16 @@ class Parts(Checker):
             if duplicate:
                 raise self.fail(f"host '{duplicate}' is listed twice in 'nodes'", "nodes")
             if not MIN_NODES <= len(hosts) <= MAX_NODES:
-                raise self.fail(f"nodes lists {len(hosts)} hosts; a scenario has {MIN_NODES} to {MAX_NODES}", "nodes")
+                listed = f"{len(hosts)} host" + ("" if len(hosts) == 1 else "s")
+                raise self.fail(
+                    f"nodes lists {listed}; a scenario has {MIN_NODES} to {MAX_NODES}",
+                    "nodes",
+                    hint=(
+                        f"add the other hosts of the cluster: nodes: [{', '.join([*hosts, '<another host>'])}]"
+                        if len(hosts) < MIN_NODES
+                        else f"keep at most {MAX_NODES} hosts"
+                    ),
+                )
             return len(hosts), hosts
         if isinstance(raw, bool) or not isinstance(raw, int) or not MIN_NODES <= raw <= MAX_NODES:
             shown = str(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else kind_of(raw)

@@ -153,6 +153,9 @@ class Scenario:
     hosts: tuple[str, ...] = ()  # node names the scenario gives (nodes: [xen01, xen02]); () = node1..N
     attributes: tuple[NodeAttribute, ...] = ()
     format: str = "crm"  # crm, xml or pcs (see FORMATS)
+    # Commands pasted with the configuration and not applied ("line 9: commit", "line 3: pcs cluster
+    # setup ..."): session control and commands that act on a live cluster; said in every case's notes.
+    not_applied: tuple[str, ...] = ()
 
     @property
     def node_names(self) -> list[str]:

@@ -29,10 +29,10 @@ def test_syntax_error_names_scenario_file_and_line(tmp_path: Path) -> None:
 def test_unknown_agents_are_reported_not_fatal(tmp_path: Path) -> None:
     target = tmp_path / "cib.xml"
     cib.empty_cib(target, ["node1", "node2"])
-    unknown = crmsh.apply(
+    loaded = crmsh.apply(
         target, "primitive clvm ocf:lvm2:clvmd\nprimitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml")
     )
-    assert unknown == ["ocf:lvm2:clvmd"]
+    assert loaded.unknown_agents == ["ocf:lvm2:clvmd"]
     assert {p.id for p in cib.primitives(cib.read(target))} == {"clvm", "d"}
 
 
@@ -42,6 +42,23 @@ def test_reference_to_missing_resource(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         crmsh.apply(target, "primitive a ocf:pacemaker:Dummy\norder o inf: a ghost\n", crmsh.Source("x.yaml"))
     assert "x.yaml" in str(info.value) and "ghost" in str(info.value)
+
+
+def test_a_misspelt_constraint_operand_names_its_line_and_the_closest_id(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = (
+        "primitive drbd ocf:pacemaker:Stateful\n"
+        "ms ms_drbd_VirtDom1 drbd meta master-max=2\n"
+        "primitive vm ocf:pacemaker:Dummy\n"
+        "colocation c inf: \\\n  vm ms_drbd_VirtDomI:Master\n"
+    )
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=10, original=text))
+    assert info.value.line == 14
+    assert "constraint c references a resource ms_drbd_VirtDomI which doesn't exist" in str(info.value)
+    assert info.value.hint and info.value.hint.startswith("did you mean ms_drbd_VirtDom1?")
+    assert "paramz" not in info.value.hint
 
 
 TYPO = "primitive a ocf:pacemaker:Dummy\nprimitive vm1 ocf:pacemaker:Dummy \\\n  paramz fake=1 \\\n  meta allow-migrate=true\n"
@@ -73,8 +90,33 @@ def test_unknown_agent_alone_is_applied_forced_and_named(tmp_path: Path) -> None
     target = tmp_path / "cib.xml"
     cib.empty_cib(target, ["node1", "node2"])
     text = "primitive clvm ocf:lvm2:clvmd params daemon_timeout=30\nprimitive vm1 ocf:pacemaker:Dummy meta allow-migrate=true\n"
-    assert crmsh.apply(target, text, crmsh.Source("x.yaml")) == ["ocf:lvm2:clvmd"]
+    assert crmsh.apply(target, text, crmsh.Source("x.yaml")).unknown_agents == ["ocf:lvm2:clvmd"]
     assert {p.id: p.agent for p in cib.primitives(cib.read(target))} == {
         "clvm": "ocf:lvm2:clvmd",
         "vm1": "ocf:pacemaker:Dummy",
     }
+
+
+def test_an_unknown_cluster_property_is_a_warning_at_its_line_and_applied(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = "primitive a ocf:pacemaker:Dummy\nproperty stonith-enabled=false \\\n  no-quorum-polcy=ignore\n"
+    loaded = crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=10, original=text))
+    assert loaded.warnings == [
+        "line 12: crmsh: cib-bootstrap-options: unknown attribute 'no-quorum-polcy' (Pacemaker ignores it: "
+        "check the spelling; `crm ra info pacemaker-schedulerd` lists the cluster options)"
+    ]
+    assert cib.read(target).find(".//nvpair[@name='no-quorum-polcy']") is not None  # legal in the CIB
+
+
+def test_a_quoted_value_glued_to_the_next_word_is_named_at_its_line(tmp_path: Path) -> None:
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    text = 'primitive vm ocf:heartbeat:VirtualDomain params \\\n  config="/etc/vm1.cfg"op \\\n  start interval=0 timeout=60\n'
+    with pytest.raises(InputError) as info:
+        crmsh.apply(target, text, crmsh.Source("my.yaml", first_line=5, original=text))
+    assert info.value.line == 6
+    assert (
+        info.value.hint
+        == 'a quoted value runs into the next word ("/etc/vm1.cfg"op): put a blank after the closing quote'
+    )

@@ -29,7 +29,7 @@ DOM0_AGENTS = {  # what Debian 12's resource-agents and pacemaker put in /usr/li
 def _configuration(name: str, style: str, tmp_path: Path) -> tuple[scenario.Scenario, ET.Element]:
     [path] = scenario.find([name])
     loaded = scenario.load(path)
-    cib, _ = configured_cib(loaded, style, tmp_path)
+    cib, _, _ = configured_cib(loaded, style, tmp_path)
     config = ET.parse(cib).getroot().find("configuration")
     assert config is not None
     return loaded, config

@@ -231,7 +231,7 @@ def test_the_rolling_upgrade_guest_keeps_its_home_on_the_nested_tier(tmp_path: P
 
     [path] = scenario.find(["rolling-upgrade"])
     loaded = scenario.load(path)
-    cib, _ = configured_cib(loaded, "colocation-order", tmp_path)
+    cib, _, _ = configured_cib(loaded, "colocation-order", tmp_path)
     config = ET.parse(cib).getroot().find("configuration")
     assert config is not None
     agents = {"ocf:pacemaker:controld", "ocf:heartbeat:lvmlockd", "ocf:heartbeat:LVM-activate", "ocf:heartbeat:Xen"}

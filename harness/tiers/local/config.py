@@ -46,12 +46,12 @@ class Prepared:
 
 
 def prepare(scenario: Scenario, style: str, casedir: Path) -> Prepared:
-    configured, unknown = configured_cib(scenario, style, casedir / "configured")
+    configured, unknown, warned = configured_cib(scenario, style, casedir / "configured")
     root = cibmod.read(configured)
     primitives = cibmod.primitives(root)
     specs = sorted({p.agent for p in primitives})
     migratable = frozenset(p.agent for p in primitives if p.allow_migrate)
-    notes: list[str] = []
+    notes: list[str] = list(warned)
     rewritten = sorted({p.agent for p in primitives if p.standard in _NON_OCF})
     if rewritten:
         notes.append(

@@ -149,7 +149,7 @@ class NestedBackend(Backend):
         casedir.mkdir(parents=True, exist_ok=True)
         vm = scenario.resources[0]
         first = lab.nodes()[0]
-        configured, _unknown = configured_cib(scenario, style, casedir / "style")
+        configured, _unknown, _warned = configured_cib(scenario, style, casedir / "style")
         config = cibmod.read(configured).find("configuration")
         if config is None:
             raise HarnessError(f"{configured}: no <configuration> in the configured CIB")

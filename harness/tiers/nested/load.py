@@ -49,7 +49,7 @@ def cannot_run(scenario: Scenario, workdir: Path) -> str | None:
     if len(scenario.resources) != 1:
         return "nested tier: it runs one guest: the scenario must name one resource under test"
     try:
-        configured, _ = configured_cib(scenario, AS_WRITTEN.name, workdir / scenario.key)
+        configured, _, _ = configured_cib(scenario, AS_WRITTEN.name, workdir / scenario.key)
     except HarnessError:
         return None  # the case itself reports it, with its style
     vm = scenario.resources[0]

@@ -75,7 +75,7 @@ class SimulateBackend(Backend):
 
     def _settle(self, scenario: Scenario, style: str, styledir: Path) -> Settled:
         nodes = scenario.node_names
-        configured, unknown = configured_cib(scenario, style, styledir)
+        configured, unknown, warned = configured_cib(scenario, style, styledir)
         current = configured
         realized: list[NodeAttribute] = []
         for round_ in range(MAX_SETTLE_ROUNDS):
@@ -109,7 +109,7 @@ class SimulateBackend(Backend):
                     path=scenario.path,
                     hint="'resources' lists ids defined by the configuration",
                 )
-        notes = tuple(promotion.notes(realized, scenario.attributes, root))
+        notes = (*warned, *promotion.notes(realized, scenario.attributes, root))
         return Settled(nodes, settled_path, active, root, unknown_agents=unknown, notes=notes)
 
     # -- trigger ---------------------------------------------------------------------------
