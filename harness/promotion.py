@@ -124,7 +124,7 @@ def notes(
         by_name.setdefault(f"{score.name}={score.value}", []).append(score.node)
     for name, nodes in by_name.items():
         said.append(
-            f"realized: promotion score {name} on {', '.join(dict.fromkeys(nodes))} (every node where the "
+            f"realized: promotion score {name} on {', '.join(sorted(set(nodes)))} (every node where the "
             f"instance runs), as the agent would set it ({how})"
         )
     primitives = {p for x in promotables(root) for p in x.primitives}
