@@ -182,7 +182,9 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
 # Bump when the way a configuration is applied changes what a load produces, so that no result of
 # the old way is served again (2: crmsh loads strictly first, a typo is an error, not a forced load).
 # 3: crmsh's warnings (unknown attributes) are kept with the result.
-LOAD_RECIPE = 3
+# 4: a schema refusal of a Pacemaker 3 release (crmsh 5's <master>) is applied under the schema of
+# a Debian 12 CIB and upgraded by cibadmin --upgrade (legacyschema).
+LOAD_RECIPE = 4
 
 
 def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> tuple[list[str], list[str]]:
