@@ -25,6 +25,8 @@ from .runner import run
 # in both 2.1.5 and 3.0.
 LEGACY_SCHEMA = "pacemaker-3.9"
 _SIGNS = ("did not pass schema validation", "does not conform to the configured schema", "(rc=78)")
+# Clone meta-attributes of the master/slave era that Pacemaker 3.0 still honours under the new name.
+_LEGACY_META = {"master-max": "promoted-max", "master-node-max": "promoted-node-max"}
 _REJECTED = re.compile(r"Did not expect element (\S+) there")
 
 
@@ -88,6 +90,12 @@ def notes(before: ET.Element, after: ET.Element, newest: str) -> list[str]:
                 f"schema {LEGACY_SCHEMA} (a Debian 12 cluster's) and the CIB upgraded by cibadmin --upgrade, "
                 "as an upgraded cluster's would be"
             )
+    legacy = sorted({nv.get("name", "") for nv in after.iter("nvpair") if nv.get("name") in _LEGACY_META})
+    for name in legacy:
+        found.append(
+            f"meta {name} kept as written: Pacemaker {pacemaker} still reads it as {_LEGACY_META[name]} "
+            "(deprecated there; its CIB upgrade does not rename it)"
+        )
     if not found:
         found.append(
             f"the configuration was applied with schema {LEGACY_SCHEMA} (a Debian 12 cluster's; schema {newest} "

@@ -183,8 +183,8 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
 # the old way is served again (2: crmsh loads strictly first, a typo is an error, not a forced load).
 # 3: crmsh's warnings (unknown attributes) are kept with the result.
 # 4: a schema refusal of a Pacemaker 3 release (crmsh 5's <master>) is applied under the schema of
-# a Debian 12 CIB and upgraded by cibadmin --upgrade (legacyschema).
-LOAD_RECIPE = 4
+# a Debian 12 CIB and upgraded by cibadmin --upgrade (legacyschema); 5: and notes master-max.
+LOAD_RECIPE = 5
 
 
 def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> tuple[list[str], list[str]]:

@@ -78,6 +78,7 @@ def test_ms_on_trixie_is_the_upgraded_clusters_promotable_clone(
             and "cibadmin --upgrade" in note
             for note in case["notes"]
         ), case["notes"]
+        assert any(note.startswith("meta master-max kept as written") for note in case["notes"])
 
 
 @pytest.mark.network
