@@ -74,10 +74,27 @@ def upgrade(cib_path: Path) -> str | None:
     return f"cibadmin --upgrade exited {result.rc}: " + (result.stderr + result.stdout).strip()[-800:]
 
 
-def notes(before: ET.Element, after: ET.Element, newest: str) -> list[str]:
+def upgraded(cib_path: Path, applied: str) -> list[str] | None:
+    """A CIB file (raw XML) given schema ``applied`` and upgraded by cibadmin: the notes, or None
+    when the upgrade fails (the file is then left as it was)."""
+    pristine = cib_path.read_text()
+    root = cibmod.read(cib_path)
+    newest = root.get("validate-with", "")
+    root.set("validate-with", applied)
+    cibmod.write(root, cib_path)
+    if upgrade(cib_path) is not None:
+        cib_path.write_text(pristine)
+        return None
+    return notes(root, cibmod.read(cib_path), newest, applied, holder="the CIB XML holds")
+
+
+def notes(
+    before: ET.Element, after: ET.Element, newest: str, applied: str = LEGACY_SCHEMA, holder: str = "crmsh writes"
+) -> list[str]:
     """What the upgrade did, for each case's notes: one line per converted ``<master>``, and the
     schema change itself."""
     pacemaker = version.pacemaker_version()
+    whose = "a Debian 12 cluster's" if applied == LEGACY_SCHEMA else "the CIB XML's own"
     found: list[str] = []
     resources = after.find(cibmod.RESOURCES)
     clones = {c.get("id") for c in resources.iter("clone")} if resources is not None else set()
@@ -85,9 +102,9 @@ def notes(before: ET.Element, after: ET.Element, newest: str) -> list[str]:
         rid = master.get("id", "")
         if rid in clones:
             found.append(
-                f"`ms {rid}` is `clone {rid} ... meta promotable=true` on Pacemaker {pacemaker}: crmsh writes the "
+                f"`ms {rid}` is `clone {rid} ... meta promotable=true` on Pacemaker {pacemaker}: {holder} the "
                 f"legacy <master>, which schema {newest} no longer has, so the configuration was applied with "
-                f"schema {LEGACY_SCHEMA} (a Debian 12 cluster's) and the CIB upgraded by cibadmin --upgrade, "
+                f"schema {applied} ({whose}) and the CIB upgraded by cibadmin --upgrade, "
                 "as an upgraded cluster's would be"
             )
     legacy = sorted({nv.get("name", "") for nv in after.iter("nvpair") if nv.get("name") in _LEGACY_META})
@@ -98,7 +115,7 @@ def notes(before: ET.Element, after: ET.Element, newest: str) -> list[str]:
         )
     if not found:
         found.append(
-            f"the configuration was applied with schema {LEGACY_SCHEMA} (a Debian 12 cluster's; schema {newest} "
+            f"the configuration was applied with schema {applied} ({whose}; schema {newest} "
             f"refuses it) and the CIB upgraded to {after.get('validate-with')} by Pacemaker {pacemaker}'s "
             "cibadmin --upgrade, as an upgraded cluster's would be"
         )

@@ -106,3 +106,62 @@ def test_schema_refusal_names_the_element_not_a_misspelling(tmp_path: Path) -> N
     assert "schema pacemaker-4.0 does not accept <master>" in text and "Did not expect element master there" in text
     assert error.line == 14  # the ms statement: line 5 of the configuration
     assert "paramz" not in text
+
+
+# What `cibadmin -Q` shows on a Debian 12 cluster for the configuration above (crmsh 4.4, pacemaker-3.9).
+DEBIAN_12_CIB = """\
+<cib validate-with="pacemaker-3.9" epoch="2" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config/>
+    <nodes/>
+    <resources>
+      <master id="ms_drbd">
+        <meta_attributes id="ms_drbd-meta_attributes">
+          <nvpair name="master-max" value="2" id="ms_drbd-meta_attributes-master-max"/>
+          <nvpair name="notify" value="true" id="ms_drbd-meta_attributes-notify"/>
+        </meta_attributes>
+        <primitive id="res_drbd" class="ocf" provider="linbit" type="drbd">
+          <operations>
+            <op name="monitor" interval="15s" role="Master" id="res_drbd-monitor-15s"/>
+            <op name="monitor" interval="30s" role="Slave" id="res_drbd-monitor-30s"/>
+          </operations>
+        </primitive>
+      </master>
+      <primitive id="vm1" class="ocf" provider="heartbeat" type="VirtualDomain">
+        <instance_attributes id="vm1-instance_attributes">
+          <nvpair name="config" value="/etc/libvirt/qemu/vm1.xml" id="vm1-instance_attributes-config"/>
+        </instance_attributes>
+        <meta_attributes id="vm1-meta_attributes">
+          <nvpair name="allow-migrate" value="true" id="vm1-meta_attributes-allow-migrate"/>
+        </meta_attributes>
+      </primitive>
+    </resources>
+    <constraints>
+      <rsc_colocation id="vm1_on_drbd" score="INFINITY" rsc="vm1" with-rsc="ms_drbd" with-rsc-role="Master"/>
+      <rsc_order id="drbd_before_vm1" kind="Mandatory" first="ms_drbd" first-action="promote" then="vm1"/>
+    </constraints>
+  </configuration>
+</cib>
+"""
+
+
+@pytest.mark.network
+def test_debian_12_cib_xml_with_master_is_upgraded_on_trixie(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "drbd-xml.yaml"
+    body = "".join(f"  {line}\n" for line in DEBIAN_12_CIB.splitlines())
+    path.write_text(
+        f"name: drbd-xml\nnodes: [alice, bob]\nresources: [vm1]\ntriggers: [move]\nexpect: migrate\ncib: |\n{body}"
+    )
+    previous = release.active()
+    try:
+        code = main(["run", str(path), "--release", "trixie", "--json"])
+    finally:
+        release.activate(previous)
+    (case,) = json.loads(capsys.readouterr().out)["cases"]
+    assert code == 0 and case["verdicts"][0]["verdict"] == "migrate"
+    assert any(
+        n.startswith("`ms ms_drbd` is `clone ms_drbd ... meta promotable=true` on Pacemaker 3.0.0: the CIB XML holds")
+        for n in case["notes"]
+    ), case["notes"]
