@@ -17,7 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import crmtext
+from . import cib as cibmod
+from . import crmtext, legacyschema
 from .errors import InputError, summarize
 from .runner import Result, run
 
@@ -66,25 +67,62 @@ class Loaded:
 def apply(cib_path: Path, text: str, source: Source) -> Loaded:
     """Load ``text`` into the CIB file: the agents crmsh says do not exist here, and its warnings.
 
-    Strict first; forced only when crmsh's sole complaints are missing agents.
+    Strict first; forced only when crmsh's sole complaints are missing agents. A refusal by a
+    schema newer than a Debian 12 cluster's (crmsh 5's ``<master>`` for ``ms`` on Pacemaker 3.0)
+    is applied under that older schema and upgraded by the release's cibadmin (``legacyschema``).
     """
     with tempfile.NamedTemporaryFile("w", suffix=".crm", dir=cib_path.parent, delete=False) as f:
         f.write(text if text.endswith("\n") else text + "\n")
         crm_file = Path(f.name)
     try:
-        strict = _load(cib_path, crm_file, force=False)
-        output = _output(strict)
-        if strict.ok:
-            return Loaded([], warnings(output, source.original or text, source))
-        unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
-        if not unknown or complaints(output):
-            raise rejection(output, text, source)
-        forced = _load(cib_path, crm_file, force=True)
-        if not forced.ok:
-            raise rejection(_output(forced), text, source)
-        return Loaded(unknown, warnings(_output(forced), source.original or text, source))
+        newest = legacyschema.schema(cib_path)
+        loaded = _attempt(cib_path, crm_file, text, source)
+        if isinstance(loaded, Loaded):
+            return loaded
+        if not (legacyschema.is_schema_refusal(loaded) and legacyschema.newer_than_legacy(newest)):
+            raise rejection(loaded, text, source, schema=newest)
+        return _apply_legacy(cib_path, crm_file, text, source, newest, loaded)
     finally:
         crm_file.unlink(missing_ok=True)
+
+
+def _attempt(cib_path: Path, crm_file: Path, text: str, source: Source) -> Loaded | str:
+    """One load: what it left to say, or crmsh's output of its refusal."""
+    strict = _load(cib_path, crm_file, force=False)
+    output = _output(strict)
+    if strict.ok:
+        return Loaded([], warnings(output, source.original or text, source))
+    unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
+    if not unknown or complaints(output):
+        return output
+    forced = _load(cib_path, crm_file, force=True)
+    if not forced.ok:
+        return _output(forced)
+    return Loaded(unknown, warnings(_output(forced), source.original or text, source))
+
+
+def _apply_legacy(cib_path: Path, crm_file: Path, text: str, source: Source, newest: str, refused: str) -> Loaded:
+    """The configuration under the schema a Debian 12 CIB carries, then upgraded by cibadmin."""
+    pristine = cib_path.read_text()
+    legacyschema.lower(cib_path)
+    loaded = _attempt(cib_path, crm_file, text, source)
+    if not isinstance(loaded, Loaded):
+        cib_path.write_text(pristine)
+        raise rejection(loaded, text, source, schema=legacyschema.LEGACY_SCHEMA)
+    before = cibmod.read(cib_path)
+    failed = legacyschema.upgrade(cib_path)
+    if failed:
+        elements = legacyschema.rejected(refused)
+        raise InputError(
+            f"crmsh rejects the configuration: schema {newest} has no "
+            + (", ".join(f"<{e}>" for e in elements) or "form for what it writes")
+            + f", and this release's Pacemaker cannot upgrade it from {legacyschema.LEGACY_SCHEMA}:\n    {failed}",
+            path=source.path,
+            line=_schema_line(elements, source.original or text, source),
+            hint="write that statement in the form this release's crmsh documents (`crm configure help`)",
+        )
+    notes = legacyschema.notes(before, cibmod.read(cib_path), newest)
+    return Loaded(loaded.unknown_agents, [*loaded.warnings, *notes])
 
 
 def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
@@ -124,8 +162,10 @@ def complaints(output: str) -> list[str]:
     return found
 
 
-def rejection(output: str, text: str, source: Source) -> InputError:
+def rejection(output: str, text: str, source: Source, schema: str = "") -> InputError:
     """The InputError for a configuration crmsh refuses: the first statement it names, at its line."""
+    if legacyschema.is_schema_refusal(output) and not _STATEMENT_ERROR.search(output):
+        return _schema_rejection(output, text, source, schema)
     syntax = _STATEMENT_ERROR.search(output)
     if syntax:
         number, message, statement = int(syntax.group(1)), syntax.group(2), syntax.group(3)
@@ -227,3 +267,32 @@ def _locate(text: str, number: int, statement: str | None) -> int | None:
 
 def _errors(output: str) -> list[str]:
     return complaints(output) or [summarize(output)]
+
+
+# The crm statement that writes each element a schema may reject.
+_STATEMENT_OF = {"master": ("ms", "master"), "primitive": ("primitive",), "group": ("group",), "clone": ("clone",)}
+_VALIDATION_LINE = re.compile(r"^(?:Did not expect|Element |Invalid attribute|Expecting |Extra element|Relax-NG)", re.M)
+
+
+def _schema_rejection(output: str, text: str, source: Source, schema: str) -> InputError:
+    """A CIB the schema refuses (cibadmin rc=78): which element, in the schema validation's words."""
+    elements = legacyschema.rejected(output)
+    said = [ln.strip() for ln in output.splitlines() if _VALIDATION_LINE.match(ln.strip())]
+    what = ", ".join(f"<{e}>" for e in elements) or "what crmsh writes for it"
+    return InputError(
+        f"crmsh rejects the configuration: the CIB schema{f' {schema}' if schema else ''} does not accept {what}"
+        + (":\n    " + "\n    ".join(dict.fromkeys(said[:6])) if said else ""),
+        path=source.path,
+        line=_schema_line(elements, source.original or text, source),
+        hint="this release's Pacemaker has no such element in its schema: write that statement in the form "
+        "its crmsh documents (`crm configure help`), e.g. `clone ID CHILD meta promotable=true` for `ms`",
+    )
+
+
+def _schema_line(elements: list[str], text: str, source: Source) -> int | None:
+    """The scenario line of the first statement that writes one of ``elements``."""
+    kinds = {kind for e in elements for kind in _STATEMENT_OF.get(e, (e,))}
+    for statement in crmtext.parse(text):
+        if statement.kind in kinds:
+            return source.first_line + statement.line - 1
+    return None

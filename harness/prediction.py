@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import cache, cibverify, crmsh, hostnames, pcsload, refusal, release, simulator
+from . import cache, cibverify, crmsh, hostnames, legacyschema, pcsload, refusal, release, simulator
 from . import cib as cibmod
 from .errors import HarnessError, InputError
 from .ocf import OCF_ERR_GENERIC, OCF_NOT_RUNNING
@@ -170,9 +170,8 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
     text = scenario.render(style) if scenario.cib is None else scenario.cib
     cibmod.empty_cib(configured, nodes, scenario.options, ids=hostnames.node_ids(text, scenario.format))
     if scenario.cib is not None:
-        _load_raw_xml(configured, scenario)
+        warned = _load_raw_xml(configured, scenario)
         unknown: list[str] = []
-        warned: list[str] = []
     else:
         unknown, warned = _load_text(configured, scenario, text, styledir)
     cibmod.set_attributes(configured, scenario.attributes)
@@ -182,7 +181,9 @@ def configured_cib(scenario: Scenario, style: str, styledir: Path) -> tuple[Path
 # Bump when the way a configuration is applied changes what a load produces, so that no result of
 # the old way is served again (2: crmsh loads strictly first, a typo is an error, not a forced load).
 # 3: crmsh's warnings (unknown attributes) are kept with the result.
-LOAD_RECIPE = 3
+# 4: a schema refusal of a Pacemaker 3 release (crmsh 5's <master>) is applied under the schema of
+# a Debian 12 CIB and upgraded by cibadmin --upgrade (legacyschema); 5: and notes master-max.
+LOAD_RECIPE = 5
 
 
 def _load_text(configured: Path, scenario: Scenario, text: str, styledir: Path) -> tuple[list[str], list[str]]:
@@ -220,8 +221,9 @@ def _merge_node_attributes(root: ET.Element, given: ET.Element) -> None:
                 target.append(attrs)
 
 
-def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
-    """Put the scenario's raw CIB XML (a whole <cib> or a <configuration>) into the empty CIB."""
+def _load_raw_xml(configured: Path, scenario: Scenario) -> list[str]:
+    """Put the scenario's raw CIB XML (a whole <cib> or a <configuration>) into the empty CIB; the
+    notes (a Pacemaker 2 CIB upgraded by this release's cibadmin, as ``legacyschema`` says)."""
     try:
         given = ET.fromstring(scenario.cib or "")
     except ET.ParseError as exc:
@@ -255,6 +257,14 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
         target.append(section)
     cibmod.write(root, configured)
     result = run(["crm_verify", "--xml-file", str(configured)], check=False)
+    notes: list[str] = []
+    newest = root.get("validate-with", "")
+    if not result.ok and legacyschema.rejected(result.stderr) and legacyschema.newer_than_legacy(newest):
+        # A Pacemaker 2 CIB (<master>) on Pacemaker 3: under its own schema, upgraded by cibadmin.
+        applied = given.get("validate-with") or legacyschema.LEGACY_SCHEMA
+        notes = legacyschema.upgraded(configured, applied if applied != newest else legacyschema.LEGACY_SCHEMA) or []
+        if notes:
+            result = run(["crm_verify", "--xml-file", str(configured)], check=False)
     if not result.ok and "error" in result.stderr.lower():
         found = cibverify.explain(result.stderr, scenario.cib or "")
         raise InputError(
@@ -263,3 +273,4 @@ def _load_raw_xml(configured: Path, scenario: Scenario) -> None:
             line=scenario.config_line + (found.line or 1) - 1,
             hint=found.hint,
         )
+    return notes
