@@ -38,8 +38,9 @@ def mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-# The harness reads crm_simulate's XML answer (--output-as xml), which Pacemaker has from 2.1 on.
-SUPPORTED = ">=2.1"
+# The harness reads crm_simulate's XML answer (--output-as xml, Pacemaker 2.1 on), and Pacemaker
+# 2.0's text answer with crm_mon's XML (``pcmk20``); nothing older.
+SUPPORTED = ">=2.0"
 
 
 def activate(name: str, progress: Callable[[str], None] = print) -> Release:
@@ -54,9 +55,9 @@ def activate(name: str, progress: Callable[[str], None] = print) -> Release:
     if not in_range(version, SUPPORTED):
         release.activate(previous)
         raise InputError(
-            f"release {chosen.name} has Pacemaker {version}: its crm_simulate has no XML output "
-            "(--output-as), which the harness reads; Pacemaker has it from 2.1 on",
-            hint="releases the harness answers with: bookworm (2.1.5), trixie (3.0.0), forky (3.0.1)",
+            f"release {chosen.name} has Pacemaker {version}: the harness reads crm_simulate's answer "
+            "from Pacemaker 2.0 on",
+            hint="releases the harness answers with: bullseye (2.0.5), bookworm (2.1.5), trixie (3.0.0), forky (3.0.1)",
         )
     return chosen
 

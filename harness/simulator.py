@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import outcome as oc
+from . import pcmk20
 from .errors import CommandFailed, HarnessError
 from .runner import Result, run
 
@@ -67,6 +68,10 @@ def simulate(
         argv += ["--save-dotfile", str(dot_path)]
     if cib_out:
         argv += ["--save-output", str(cib_out)]
+    if legacy():
+        root = _legacy_answer(argv, cib_in, cib_out, timeout, f"the scheduler failed on {cib_in}")
+        result_path.write_text(ET.tostring(root, encoding="unicode"))
+        return Simulation(tuple(argv), cib_in, graph_path, dot_path, cib_out, result_path, root, _graph(graph_path))
     argv += ["--output-as", "xml"]
     result = run(argv, check=False, timeout=timeout)
     if not result.ok:
@@ -131,6 +136,8 @@ def schedule(cib: Path | bytes, workdir: Path, *, keep_as: str | None = None, ti
         fd, name = tempfile.mkstemp(prefix="graph-", suffix=".xml", dir=workdir)
         os.close(fd)
         graph_path = Path(name)
+    if legacy():
+        return _legacy_schedule(cib, workdir, graph_path, keep_as, timeout)
     source = ["--xml-file", str(cib)] if isinstance(cib, Path) else ["--xml-pipe"]
     argv = ["crm_simulate", *source, "--run", "--save-graph", str(graph_path), "--output-as", "xml"]
     what = f"the scheduler failed on {cib if isinstance(cib, Path) else 'the input'}"
@@ -151,6 +158,63 @@ def schedule(cib: Path | bytes, workdir: Path, *, keep_as: str | None = None, ti
         if not keep_as:
             graph_path.unlink(missing_ok=True)
     return Schedule(tuple(argv), root, graph)
+
+
+def legacy() -> bool:
+    """True if the active release's crm_simulate has no XML answer (Pacemaker 2.0)."""
+    from .version import in_range, pacemaker_version
+
+    return in_range(pacemaker_version(), pcmk20.VERSIONS)
+
+
+def _legacy_answer(argv: list[str], cib_in: Path, cib_out: Path | None, timeout: float, what: str) -> ET.Element:
+    """Pacemaker 2.0: the text answer of ``argv`` and crm_mon's XML on its input and output CIBs,
+    as the element crm_simulate 2.1+ answers (``pcmk20``)."""
+    result = run(argv, check=False, timeout=timeout)
+    if not result.ok:
+        raise CommandFailed(argv, result.rc, result.stdout, result.stderr, what=what)
+    after = _crm_mon(cib_out, timeout) if cib_out is not None else None
+    return pcmk20.answer(result.stdout, " ".join(argv), _crm_mon(cib_in, timeout), after)
+
+
+def _crm_mon(cib: Path, timeout: float) -> str:
+    """Where resources are in the CIB file ``cib``, as crm_mon's XML says it."""
+    argv = ["crm_mon", "--output-as", "xml", "-1", "--inactive"]
+    return run(argv, env={"CIB_file": str(cib)}, timeout=timeout, what=f"crm_mon failed on {cib}").stdout
+
+
+def _legacy_schedule(
+    cib: Path | bytes, workdir: Path, graph_path: Path, keep_as: str | None, timeout: float
+) -> Schedule:
+    """``schedule`` on Pacemaker 2.0 (its crm_mon reads a file: piped XML is written to one)."""
+    piped = None
+    if not isinstance(cib, Path):
+        fd, name = tempfile.mkstemp(prefix="input-", suffix=".xml", dir=workdir)
+        os.close(fd)
+        piped = Path(name)
+        piped.write_bytes(cib)
+    source = piped or cib
+    assert isinstance(source, Path)
+    argv = ["crm_simulate", "--xml-file", str(source), "--run", "--save-graph", str(graph_path)]
+    what = f"the scheduler failed on {cib if isinstance(cib, Path) else 'the input'}"
+    try:
+        root = _legacy_answer(argv, source, None, timeout, what)
+        if keep_as:
+            (workdir / f"{keep_as}.summary.xml").write_text(ET.tostring(root, encoding="unicode"))
+        graph = _graph(graph_path)
+    finally:
+        if not keep_as:
+            graph_path.unlink(missing_ok=True)
+        if piped is not None:
+            piped.unlink(missing_ok=True)
+    return Schedule(tuple(argv), root, graph)
+
+
+def _graph(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise HarnessError(f"crm_simulate wrote an unreadable transition graph {path}: {exc}") from None
 
 
 def text_summary(cib_in: Path, **kwargs: Sequence[str]) -> Result:

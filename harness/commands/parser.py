@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--release",
         action="append",
         metavar="NAME",
-        help="Debian release whose Pacemaker answers: host (default), bookworm, trixie; twice for a side-by-side table",
+        help="Debian release whose Pacemaker answers: host (default), bullseye, bookworm, trixie, forky; twice for a side-by-side table",
     )
     p.add_argument(
         "--run",
