@@ -66,12 +66,13 @@ def side_by_side(by_release: dict[str, Sequence[CaseResult]]) -> str:
             key = (result.case.scenario.name, result.case.style, result.case.trigger.name)
             verdict, _ = verdict_cell(result)
             path = tuple((c.verdict.verdict, c.verdict.from_node, c.verdict.to_node) for c in result.checks)
-            cells.setdefault(key, {})[label] = (f"{verdict} [{result.status}]", path)
+            # A skipped case has no path: it cannot have changed (the release cannot run it).
+            cells.setdefault(key, {})[label] = (f"{verdict} [{result.status}]", None if result.skipped else path)
     rows = []
     for key, by_label in cells.items():
         values = [by_label.get(label, ("-", None)) for label in labels]
         # A changed reason text alone is not a changed path.
-        changed = len({path for _, path in values}) > 1
+        changed = len({path for _, path in values if path is not None}) > 1
         rows.append([*key, *(text for text, _ in values), "CHANGED" if changed else ""])
     return table(rows, ["scenario", "style", "trigger", *labels, "upgrade"])
 

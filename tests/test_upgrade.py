@@ -84,3 +84,49 @@ def test_bad_input_on_several_releases_is_an_error_row(tmp_path: Path, capsys: p
     assert set(bad["errors"]) == {"host", "bookworm"} and "not XML" in bad["errors"]["host"]
     assert data["counts"]["errors"] == 1
     assert "Traceback" not in captured.err
+
+
+def test_a_case_one_release_skips_is_not_a_changed_path() -> None:
+    """Pacemaker 2.0.5 cannot run the colocation-no-influence style (`influence` came with 2.1): the
+    side-by-side table shows the skip, and says CHANGED only where both releases gave a path."""
+    from harness import report, scenario
+    from harness.engine import CaseResult, Check
+    from harness.outcome import Verdict
+    from harness.version import Version
+
+    seed = next(p for p in scenario.shipped() if scenario.load(p).name == "seed-xen")
+    cases = {c.id: c for c in scenario.load(seed).cases()}
+
+    def ran(case_id: str, verdict: str, release: str) -> CaseResult:
+        v = Verdict("vm-webdev", verdict, "node1", "node2")
+        return CaseResult(
+            cases[case_id],
+            "simulate",
+            Version.parse("2.1.5"),
+            None,
+            None,
+            [Check("vm-webdev", v, None)],
+            release=release,
+        )
+
+    skipped = CaseResult(
+        cases["colocation-no-influence-move"],
+        "simulate",
+        Version.parse("2.0.5"),
+        None,
+        None,
+        release="bullseye",
+        skipped="the style needs Pacemaker >= 2.1",
+    )
+    text = report.side_by_side(
+        {
+            "bullseye": [skipped, ran("group-move", "migrate", "bullseye")],
+            "bookworm": [
+                ran("colocation-no-influence-move", "migrate", "bookworm"),
+                ran("group-move", "move", "bookworm"),
+            ],
+        }
+    )
+    rows = {line.split()[1]: line for line in text.splitlines()[2:]}
+    assert "[SKIP]" in rows["colocation-no-influence"] and not rows["colocation-no-influence"].endswith("CHANGED")
+    assert rows["group"].endswith("CHANGED")
