@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from . import cib as cibmod
-from . import crmtext, reportinput, scenario, scratch
+from . import crmtext, reportinput, scenario, schemas, scratch
 from .errors import InputError
 from .runner import run
 from .triggers import Trigger
@@ -53,6 +53,9 @@ def crm_configuration(cib_path: Path, workdir: Path) -> tuple[str, list[str]]:
     """The configuration in crm syntax, without constraints the tools left; and what was dropped."""
     plain = workdir / "cib.xml"
     plain.write_bytes(cibmod.read_bytes(cib_path))
+    newer = schemas.newer_than_this(cibmod.read(plain))
+    if newer is not None:
+        raise InputError(f"crmsh cannot render this CIB: {newer[0]}", path=cib_path, hint=newer[1])
     result = run(
         ["crm", "configure", "show"],
         env={"CIB_file": str(plain), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
@@ -80,8 +83,11 @@ def migratable(root: ET.Element) -> list[str]:
 Measured = tuple[Trigger, str, str, "str | None"]  # trigger, resource, verdict, Pacemaker range (or None)
 
 
-def write(source: Path, *, name: str | None = None, verdicts: Sequence[Measured] = ()) -> str:
-    """The scenario's YAML text; ``verdicts`` become its expectations."""
+def write(
+    source: Path, *, name: str | None = None, verdicts: Sequence[Measured] = (), releases: Sequence[str] = ()
+) -> str:
+    """The scenario's YAML text; ``verdicts`` become its expectations. The CIB is rendered by the
+    active release's crmsh, or by the first of ``releases`` whose Pacemaker reads its schema."""
     workdir = scratch.make("from-report")
     try:
         cib_path, described = cib_of(source)
@@ -95,6 +101,7 @@ def write(source: Path, *, name: str | None = None, verdicts: Sequence[Measured]
                 "no migratable resource in this configuration (no allow-migrate=true, no Xen or VirtualDomain)",
                 path=cib_path,
             )
+        _reading_release(root, releases)
         text, dropped = crm_configuration(cib_path, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -116,6 +123,19 @@ def write(source: Path, *, name: str | None = None, verdicts: Sequence[Measured]
         yaml.safe_dump({"expect": _rules(verdicts)}, sort_keys=False, default_flow_style=None, width=120).rstrip()
     )
     return "\n".join(lines) + "\n"
+
+
+def _reading_release(root: ET.Element, releases: Sequence[str]) -> None:
+    """Activate a release that reads the CIB's schema (a Debian 13 cluster's CIB is beyond Debian
+    12's Pacemaker): the active one if it does, else the first of ``releases`` that does."""
+    if schemas.newer_than_this(root) is None:
+        return
+    from . import releaseroot
+
+    for each in releases:
+        releaseroot.activate(each, progress=lambda line: None)
+        if schemas.newer_than_this(root) is None:
+            return
 
 
 def _rules(verdicts: Sequence[Measured]) -> list[dict[str, object]]:
@@ -165,7 +185,7 @@ def record(text: str, source: Path, releases: Sequence[str], *, name: str | None
         verdicts: list[Measured] = [(t, r, v, None) for t, r, v in measured[0]]
     else:
         verdicts = [(t, r, v, f"=={version}") for version, rows in by_release.items() for t, r, v in rows]
-    return write(source, name=name, verdicts=verdicts)
+    return write(source, name=name, verdicts=verdicts, releases=releases)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -177,13 +197,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (default: print it)")
     s.add_argument("--name", help="the scenario's name (default: from the file name)")
     s.add_argument("--record", action="store_true", help="measure the verdicts and write them as expectations")
-    s.add_argument("--release", action="append", metavar="NAME", help="with --record: a Debian release (repeatable)")
+    s.add_argument(
+        "--release",
+        action="append",
+        metavar="NAME",
+        help="a Debian release whose tools read the CIB and, with --record, measure it (repeatable)",
+    )
     s.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """``migration-harness scenario from-report SOURCE [-o FILE] [--record] [--release R]...``"""
-    text = write(args.source, name=args.name)
+    text = write(args.source, name=args.name, releases=args.release or [])
     if args.record:
         text = record(text, args.source, args.release or [], name=args.name)
     check(text, args.output or Path(f"{_name(args.source)}.yaml"))

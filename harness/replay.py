@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cib as cibmod
-from . import reportinput, scratch, simulator
+from . import reportinput, schemas, scratch, simulator
 from .errors import CommandFailed, HarnessError, InputError
 from .outcome import Outcome
 
@@ -78,6 +78,9 @@ def replay_one(path: Path, workdir: Path, keep: bool = False) -> Replayed:
     try:
         planned = simulator.schedule(data, workdir, keep_as=path.name if keep else None)
     except CommandFailed as exc:
+        newer = schemas.newer_than_this(root)
+        if newer is not None:
+            raise InputError(f"the scheduler cannot process this input: {newer[0]}", path=path, hint=newer[1]) from None
         # The input is piped in: crm_simulate calls it unknown.xml; its line numbers are the user's.
         shown = str(path) + (" (decompressed)" if path.suffix in {".bz2", ".gz"} else "")
         raise InputError(
