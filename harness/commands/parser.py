@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="Debian release (repeatable): " + ", ".join(release.RELEASES),
     )
+    p.add_argument(
+        "--corpus",
+        metavar="NAME",
+        help="the corpus of another release (Debian 11's source is not served: --release bullseye --corpus "
+        "bookworm); an input counts where this release's crm_simulate prints the expected summary itself",
+    )
     p.add_argument("--json", action="store_true", help="print the figures and every non-agreeing input as JSON")
     p.add_argument("--jobs", type=_positive_int, help="parallel scheduler runs (default: CPU count)")
     p.set_defaults(func=replay.cmd_conformance)

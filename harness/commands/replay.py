@@ -67,7 +67,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     reports = []
     for name in args.release:
         report = conformance_run.run_release(
-            name, jobs=args.jobs, progress=lambda line: print(line, file=sys.stderr, flush=True)
+            name,
+            jobs=args.jobs,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            corpus_of=args.corpus,
         )
         reports.append(report)
         if not args.json:
