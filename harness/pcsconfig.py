@@ -20,8 +20,8 @@ from .errors import InputError
 # Lines that say a text is a pcs listing, not commands.
 MARKERS = re.compile(
     r"^\s*(?:Cluster Name:|(?:Corosync|Pacemaker) Nodes:|(?:Location|Ordering|Colocation|Ticket) Constraints:|"
-    r"Stonith Devices:|Fencing Levels:|(?:Resources|Operations) Defaults:|Cluster Properties:|"
-    r"(?:Resource|Clone|Master|Group): [\w.:-]+(?: \(class=[^)]*\))?\s*$)",
+    r"Resources:\s*$|Stonith Devices:|Fencing Levels:|(?:Resources|Operations) Defaults:|Cluster Properties:|"
+    r"(?:Resource|Clone|Master|Group|Bundle): [\w.:-]+(?: \(class=[^)]*\))?\s*$)",
     re.M,
 )
 INSTEAD = "paste the pcs commands you ran, or `pcs cluster cib` (XML, under 'cib: |')"
@@ -178,14 +178,18 @@ class _Reader:
             inner = [c for c in node.children if re.match(r"^(?:Resource|Group): ", c.text)]
             if len(inner) != 1:
                 raise self.fail(node, f"{kind} {name} holds {len(inner)} resources or groups, not one")
-            wrapped = self.resource(inner[0], None)
             meta: list[str] = []
             for other in node.children:
                 if other is not inner[0]:
                     meta += self.meta(other)
             promotable = kind == "Master" or "promotable=true" in meta
-            meta = [m for m in meta if m != "promotable=true"]
-            self.emit(node, "resource", "promotable" if promotable else "clone", wrapped, name, *meta)
+            wrap = ["promotable" if promotable else "clone", name, *[m for m in meta if m != "promotable=true"]]
+            if inner[0].text.startswith("Resource: "):
+                # pcs 0.11.5 refuses to clone a resource whose agent this machine lacks, even with
+                # --force; `resource create ... clone ID options` makes the same clone and takes --force.
+                self.primitive(inner[0], None, False, wrap)
+            else:
+                self.emit(node, "resource", wrap[0], self.resource(inner[0], None), *wrap[1:])
             return name
         raise self.fail(node, f"'{node.text[:60]}': {kind.lower()} resources are not supported here")
 
@@ -195,7 +199,7 @@ class _Reader:
             raise self.fail(node, f"not supported in a clone or group listing: '{node.text[:80]}'")
         return _pairs(node, rest.strip())
 
-    def primitive(self, node: Node, group: str | None, stonith: bool) -> str:
+    def primitive(self, node: Node, group: str | None, stonith: bool, wrap: list[str] | None = None) -> str:
         match = _RESOURCE.match(node.text)
         if not match:
             raise self.fail(node, f"a resource line pcs prints as 'Resource: ID (class=... type=...)': '{node.text}'")
@@ -229,6 +233,7 @@ class _Reader:
                 full,
                 *words,
                 "--no-default-ops",
+                *(wrap or []),
                 *(["--group", group] if group else []),
             )
         for where, command in extra:
