@@ -267,6 +267,7 @@ def run_case(backend: Backend, case: Case, casedir: Path, version: Version) -> C
             observation.notes.append(dom0s_note(scenario.dom0s, backend.name))
         if scenario.not_applied:
             observation.notes.append(not_applied_note(scenario.not_applied))
+        observation.notes.extend(scenario.config_notes)
         facts = {**backend.facts(scenario), **_trigger_facts(resolved)}
         for resource in scenario.resources:
             target = targets.find(settled.cib, resource)

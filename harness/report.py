@@ -99,6 +99,7 @@ def run_footer(results: Sequence[CaseResult], failures: Sequence[FileFailure] = 
     for scenario in {r.case.scenario.path: r.case.scenario for r in results}.values():
         if scenario.not_applied:
             lines.append(f"{scenario.path}: " + not_applied_note(scenario.not_applied))
+        lines.extend(f"{scenario.path}: {note}" for note in scenario.config_notes)
     for result in results:
         if result.failed:
             lines.append("")

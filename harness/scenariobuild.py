@@ -99,6 +99,7 @@ class Builder(Parts):
             attributes=self._attributes(names),
             format=fmt,
             not_applied=self.not_applied,
+            config_notes=self.config_notes,
         )
 
     def _configuration(self) -> tuple[str | None, str | None, str, str]:
@@ -117,6 +118,7 @@ class Builder(Parts):
         )
         detected = configformat.detect(text, path=self.path, first_line=self.lines.text_start.get((key,), 1))
         self.not_applied = detected.dropped
+        self.config_notes = detected.notes
         if detected.format == "xml":
             return None, detected.text, key, "xml"
         if key == "cib":

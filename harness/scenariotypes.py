@@ -156,6 +156,9 @@ class Scenario:
     # Commands pasted with the configuration and not applied ("line 9: commit", "line 3: pcs cluster
     # setup ..."): session control and commands that act on a live cluster; said in every case's notes.
     not_applied: tuple[str, ...] = ()
+    # What the configuration was read from when it was not pasted as applied (`pcs config` output),
+    # and the parts of it not applied: said in every case's notes.
+    config_notes: tuple[str, ...] = ()
 
     @property
     def node_names(self) -> list[str]:

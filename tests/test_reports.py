@@ -173,9 +173,14 @@ def test_pcs_commands_with_host_names(tmp_path: Path, capsys: pytest.CaptureFixt
     [
         ("  Cluster name: xen\n  Stack: corosync\n", "what `pcs status` prints", 6),
         (
+            "  Ticket Constraints:\n    vm1 ticket=T (id:t1)\n",
+            "ticket constraints are not supported",
+            7,
+        ),
+        (
             "  Ordering Constraints:\n    start a then start b (kind:Mandatory)\n",
-            "what `pcs config / pcs constraint` prints",
-            6,
+            "pcs refuses this command",
+            7,
         ),
         (
             "  pcs resource create vm1 ocf:heartbeat:Xen xmfilez=/x meta allow-migrate=true\n",
