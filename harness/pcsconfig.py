@@ -1,6 +1,12 @@
 """`pcs config` output (and the `pcs resource config` / `pcs constraint [--full]` listings on their own)
 read into the `pcs -f` commands that build the same configuration, as pcs 0.9 (RHEL 7), 0.10
-(RHEL 8, Debian 11) and 0.11 (Debian 12) print it.
+(RHEL 8, Debian 11), 0.11 (Debian 12) and 0.11.7+/0.12 (Debian 13) print it.
+
+pcs 0.11.7 changed the constraint listings: one line a constraint naming its resources in quotes
+(``resource 'vm1' prefers node 'n1' with score 100 (id: ...)``, ``Promoted resource 'a' with
+resource 'b'``, ``start resource 'a' then start resource 'b'``) and its options one a line below
+(``score=INFINITY``, ``symmetrical=0 kind=Optional``); "Order Constraints:", sets under their own
+"... Set Constraints:" headers, and several options or operation settings on one line.
 
 The commands are applied with the real pcs like pasted pcs commands (``pcsload``): nothing here
 writes the CIB. Each command sits at the line of the listing it comes from, so pcs's refusals name
@@ -19,7 +25,8 @@ from .errors import InputError
 
 # Lines that say a text is a pcs listing, not commands.
 MARKERS = re.compile(
-    r"^\s*(?:Cluster Name:|(?:Corosync|Pacemaker) Nodes:|(?:Location|Ordering|Colocation|Ticket) Constraints:|"
+    r"^\s*(?:Cluster Name:|(?:Corosync|Pacemaker) Nodes:|(?:Location|Ordering|Order|Colocation|Ticket) Constraints:|"
+    r"(?:Location|Order|Colocation|Ticket) Set Constraints:|"
     r"Resources:\s*$|Stonith Devices:|Fencing Levels:|(?:Resources|Operations) Defaults:|Cluster Properties:|"
     r"(?:Resource|Clone|Master|Group|Bundle): [\w.:-]+(?: \(class=[^)]*\))?\s*$)",
     re.M,
@@ -31,6 +38,13 @@ _OPTION = re.compile(r"\s*\(([^()]*)\)\s*$")
 _ACTIONS = "start|stop|promote|demote"
 _ORDER = re.compile(rf"^(?:({_ACTIONS}) )?(\S+) then (?:({_ACTIONS}) )?(\S+)$")
 _COLOCATION = re.compile(r"^(\S+) with (\S+)$")
+_ROLES = "Started|Stopped|Promoted|Unpromoted|Master|Slave"
+# pcs 0.11.7+: the constraint's resources in quotes, its options one a line below.
+_LOCATION_NEW = re.compile(
+    rf"^(?:({_ROLES}) )?resource '([^']+)' (prefers|avoids) node '([^']+)' with score (\S+)$"
+)
+_ORDER_NEW = re.compile(rf"^(?:({_ACTIONS}) )?resource '([^']+)' then (?:({_ACTIONS}) )?resource '([^']+)'$")
+_COLOCATION_NEW = re.compile(rf"^(?:({_ROLES}) )?resource '([^']+)' with (?:({_ROLES}) )?resource '([^']+)'$")
 _RESOURCE = re.compile(r"^Resource: ([\w.:-]+) \(class=(\S+)(?: provider=(\S+))? type=([^)\s]+)\)$")
 
 
@@ -93,10 +107,26 @@ def _options(text: str) -> tuple[str, list[str]]:
 
 
 def _pairs(node: Node, rest: str) -> list[str]:
-    """name=value pairs: inline (0.9, 0.10: 'Attributes: a=b c="x y"') or one a line below (0.11)."""
+    """name=value pairs: inline (0.9, 0.10: 'Attributes: a=b c="x y"') or below, one a line (0.11:
+    'Attributes: ID' then 'a=b' and 'c="x y"') or several a line (0.11.7+ operations, options)."""
     if "=" in rest:
-        return shlex.split(rest)
-    return [child.text for child in node.children]
+        return _split(node, rest)
+    return [word for child in node.children for word in _split(child, _options(child.text)[0])]
+
+
+def _split(node: Node, text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise _Unreadable(node, f"not name=value pairs pcs prints ({error}): '{text[:80]}'") from None
+
+
+class _Unreadable(Exception):
+    """A line a helper without the reader's path cannot read; the reader makes it an InputError."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node, self.message = node, message
 
 
 class _Reader:
@@ -104,6 +134,14 @@ class _Reader:
         self.path, self.first_line = path, first_line
         self.out = Read()
         self.ids: set[str] = set()
+
+    def run(self, text: str) -> Read:
+        try:
+            for root in _tree(text):
+                self.section(root)
+        except _Unreadable as error:
+            raise self.fail(error.node, error.message) from None
+        return self.out
 
     def fail(self, node: Node, message: str, hint: str = INSTEAD) -> InputError:
         return InputError(message, path=self.path, line=self.first_line + node.line - 1, hint=hint)
@@ -113,11 +151,6 @@ class _Reader:
 
     def note(self, node: Node, what: str) -> None:
         self.out.notes.append(f"line {self.first_line + node.line - 1}: {what}")
-
-    def run(self, text: str) -> Read:
-        for root in _tree(text):
-            self.section(root)
-        return self.out
 
     def section(self, node: Node) -> None:
         head, _, rest = node.text.partition(":")
@@ -136,9 +169,12 @@ class _Reader:
         elif head == "Location Constraints" and not rest:
             for child in node.children:
                 self.location(child)
-        elif head in ("Ordering Constraints", "Colocation Constraints") and not rest:
+        elif head in ("Ordering Constraints", "Order Constraints", "Colocation Constraints") and not rest:
             for child in node.children:
-                (self.order if head.startswith("Ordering") else self.colocation)(child)
+                (self.order if head.startswith("Order") else self.colocation)(child)
+        elif head.endswith(" Set Constraints") and not rest:  # 0.11.7+
+            if node.children:
+                raise self.fail(node.children[0], f"resource sets are not supported ('{head}')")
         elif head == "Ticket Constraints" and not rest:
             if node.children:
                 raise self.fail(node.children[0], "ticket constraints are not supported")
@@ -249,7 +285,7 @@ class _Reader:
         else:  # 0.11: "monitor: id" and its options one a line below
             for child in node.children:
                 name = child.text.partition(":")[0]
-                words += ["op", name, *[c.text for c in child.children]]
+                words += ["op", name, *_pairs(child, "")]
         return words
 
     # -- constraints -----------------------------------------------------------------------------
@@ -261,6 +297,8 @@ class _Reader:
         return candidate
 
     def location(self, node: Node) -> None:
+        if not node.text.startswith("Resource: "):  # 0.11.7+: one line a constraint
+            return self.location_new(node)
         head, _, rsc = node.text.partition(": ")
         if head != "Resource":
             raise self.fail(node, f"location constraints on '{node.text[:60]}' are not supported (patterns, rules)")
@@ -291,8 +329,80 @@ class _Reader:
         cid = self.unique(cid or f"location-{rsc}-{host}-{score}")
         self.emit(node, "constraint", "location", "add", cid, rsc, host, score, *extra)
 
+    def location_new(self, node: Node) -> None:
+        plain, options = _options(node.text)
+        match = _LOCATION_NEW.match(plain)
+        if not match:
+            if re.match(r"^(?:\w+ )?resource (?:'[^']*'|pattern)", plain):
+                raise self.fail(node, f"location constraints with rules or patterns are not supported: '{plain[:70]}'")
+            raise self.fail(node, f"not a location constraint pcs prints: '{node.text[:80]}'")
+        role, rsc, verb, host, score = match.groups()
+        if role:
+            raise self.fail(node, f"location constraints with a role are not supported: '{plain[:70]}'")
+        if verb == "avoids":
+            score = score[1:] if score.startswith("-") else "-" + score
+        cid = self.unique(self.option_id(node, options) or f"location-{rsc}-{host}-{score}")
+        extra = _pairs(node, "")
+        for option in extra:
+            if not option.startswith("resource-discovery="):
+                raise self.fail(node, f"location option ({option}) is not supported")
+        self.emit(node, "constraint", "location", "add", cid, rsc, host, score, *extra)
+
+    def option_id(self, node: Node, options: list[str]) -> str:
+        """The id of a 0.11.7+ constraint line's '(id: x)', the only option pcs prints in parentheses."""
+        found = ""
+        for option in options:
+            key, _, value = option.partition(":")
+            if key != "id":
+                raise self.fail(node, f"not a constraint option pcs prints: '({option})'")
+            found = value.strip()
+        return found
+
+    def order_new(self, node: Node, plain: str, options: list[str]) -> None:
+        match = _ORDER_NEW.match(plain)
+        if not match:
+            raise self.fail(node, f"not an ordering constraint pcs prints: '{node.text[:80]}'")
+        first_action, first, then_action, then = match.groups()
+        words = ["constraint", "order"] + ([first_action] if first_action else []) + [first, "then"]
+        words += ([then_action] if then_action else []) + [then]
+        for option in _pairs(node, ""):
+            key, _, value = option.partition("=")
+            if option in ("kind=Mandatory", "symmetrical=1", "require-all=1"):
+                continue
+            if key in ("symmetrical", "require-all") and value in ("0", "1"):
+                words.append(f"{key}={'true' if value == '1' else 'false'}")
+            elif key in ("kind", "score", "symmetrical", "require-all"):
+                words.append(option)
+            else:
+                raise self.fail(node, f"ordering option ({option}) is not supported")
+        if cid := self.option_id(node, options):
+            words.append(f"id={self.unique(cid)}")
+        self.emit(node, *words)
+
+    def colocation_new(self, node: Node, plain: str, options: list[str]) -> None:
+        match = _COLOCATION_NEW.match(plain)
+        if not match:
+            raise self.fail(node, f"not a colocation constraint pcs prints: '{node.text[:80]}'")
+        role, rsc, with_role, with_rsc = match.groups()
+        score, rest = "INFINITY", []
+        for option in _pairs(node, ""):
+            key, _, value = option.partition("=")
+            if key == "score":
+                score = value
+            elif key == "influence":
+                rest.append(option)
+            else:
+                raise self.fail(node, f"colocation option ({option}) is not supported")
+        if cid := self.option_id(node, options):
+            rest.append(f"id={self.unique(cid)}")
+        words = ["constraint", "colocation", "add"] + ([role] if role else []) + [rsc, "with"]
+        words += ([with_role] if with_role else []) + [with_rsc, score, *rest]
+        self.emit(node, *words)
+
     def order(self, node: Node) -> None:
         plain, options = _options(node.text)
+        if "resource '" in plain:  # 0.11.7+
+            return self.order_new(node, plain, options)
         match = _ORDER.match(plain)
         if not match:
             raise self.fail(node, f"ordering constraint not supported (resource sets?): '{node.text[:80]}'")
@@ -319,6 +429,8 @@ class _Reader:
 
     def colocation(self, node: Node) -> None:
         plain, options = _options(node.text)
+        if "resource '" in plain:  # 0.11.7+
+            return self.colocation_new(node, plain, options)
         match = _COLOCATION.match(plain)
         if not match:
             raise self.fail(node, f"colocation constraint not supported (resource sets?): '{node.text[:80]}'")
@@ -346,7 +458,10 @@ class _Reader:
             if child.text == "No defaults set":
                 continue
             if child.text.startswith("Meta Attrs:"):
-                pairs = [c.text for c in child.children]
+                for rule in child.children:
+                    if rule.text.startswith("Rule:"):
+                        raise self.fail(rule, f"defaults with rules are not supported: '{rule.text[:60]}'")
+                pairs = _pairs(child, "")
             else:
                 pairs = [child.text.replace(": ", "=", 1) if "=" not in child.text else child.text]
             if any(p.startswith("Rule:") or "=" not in p for p in pairs):

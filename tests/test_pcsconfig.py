@@ -196,3 +196,12 @@ def test_what_cannot_be_read_is_an_error_at_its_line(
     _, err = capsys.readouterr()
     assert rc == 2 and "Traceback" not in err
     assert message in err and f"{path}:{line}:" in err, err
+
+
+# pcs 0.12 (Debian 13): CIBs built with tests/data/pcsconfig/pcs-0.12-make.sh in a trixie root, stored
+# with their listings; read here and applied with the host's pcs 0.11.5.
+@pytest.mark.parametrize("name", ["vm", "promotable", "group"])
+def test_pcs_012_config_round_trip(tmp_path: Path, name: str) -> None:
+    listing = (SAMPLES / f"pcs-0.12-{name}-config.txt").read_text()
+    again = _applied(tmp_path, listing)
+    assert _normalized(again) == _normalized(SAMPLES / f"pcs-0.12-{name}.xml")
