@@ -40,9 +40,7 @@ _ORDER = re.compile(rf"^(?:({_ACTIONS}) )?(\S+) then (?:({_ACTIONS}) )?(\S+)$")
 _COLOCATION = re.compile(r"^(\S+) with (\S+)$")
 _ROLES = "Started|Stopped|Promoted|Unpromoted|Master|Slave"
 # pcs 0.11.7+: the constraint's resources in quotes, its options one a line below.
-_LOCATION_NEW = re.compile(
-    rf"^(?:({_ROLES}) )?resource '([^']+)' (prefers|avoids) node '([^']+)' with score (\S+)$"
-)
+_LOCATION_NEW = re.compile(rf"^(?:({_ROLES}) )?resource '([^']+)' (prefers|avoids) node '([^']+)' with score (\S+)$")
 _ORDER_NEW = re.compile(rf"^(?:({_ACTIONS}) )?resource '([^']+)' then (?:({_ACTIONS}) )?resource '([^']+)'$")
 _COLOCATION_NEW = re.compile(rf"^(?:({_ROLES}) )?resource '([^']+)' with (?:({_ROLES}) )?resource '([^']+)'$")
 _RESOURCE = re.compile(r"^Resource: ([\w.:-]+) \(class=(\S+)(?: provider=(\S+))? type=([^)\s]+)\)$")

@@ -205,3 +205,133 @@ def test_pcs_012_config_round_trip(tmp_path: Path, name: str) -> None:
     listing = (SAMPLES / f"pcs-0.12-{name}-config.txt").read_text()
     again = _applied(tmp_path, listing)
     assert _normalized(again) == _normalized(SAMPLES / f"pcs-0.12-{name}.xml")
+
+
+def _without(cib: Path, tmp_path: Path, *tags: str) -> Path:
+    """A copy of ``cib`` without what the configuration sections ``tags`` hold (what a listing does
+    not show): crm_config stays as an empty CIB has it, the others go."""
+    tree = ET.parse(cib)
+    config = tree.getroot().find("configuration")
+    assert config is not None
+    for tag in tags:
+        for section in config.findall(tag):
+            if tag == "crm_config":
+                for child in list(section):
+                    section.remove(child)
+            else:
+                config.remove(section)
+    out = tmp_path / f"without-{cib.name}"
+    tree.write(out)
+    return out
+
+
+def test_pcs_012_resource_config_and_constraint_full_listings_on_their_own(tmp_path: Path) -> None:
+    listing = (SAMPLES / "pcs-0.12-vm-resource-config.txt").read_text()
+    listing += (SAMPLES / "pcs-0.12-vm-constraint-full.txt").read_text()
+    again = _applied(tmp_path, listing)
+    expected = _without(SAMPLES / "pcs-0.12-vm.xml", tmp_path, "crm_config", "rsc_defaults", "op_defaults")
+    assert _normalized(again) == _normalized(expected)
+
+
+def test_pcs_012_constraint_listing_without_ids(tmp_path: Path) -> None:
+    config = (SAMPLES / "pcs-0.12-promotable-config.txt").read_text()
+    listing = config[: config.index("Location Constraints:")]
+    listing += (SAMPLES / "pcs-0.12-promotable-constraint.txt").read_text()
+    read = pcsconfig.read(listing)
+    assert not any(w for _, c in read.commands for w in c if w.startswith("id="))
+    again = _applied(tmp_path, listing)
+    assert _normalized(again) == _normalized(SAMPLES / "pcs-0.12-promotable.xml")
+
+
+def test_pcs_012_constraint_commands() -> None:
+    assert _commands("pcs-0.12-group-config.txt")[-5:] == [
+        "constraint location add l-g g node2 -INFINITY resource-discovery=never",
+        "constraint colocation add g with c-set 200 id=colocation-g-c-set-200",
+        "constraint order stop g then stop c-set kind=Serialize id=order-g-c-set-Serialize",
+        "constraint order demote c-set then promote g symmetrical=false id=order-c-set-g-mandatory",
+        "property set symmetric-cluster=false",
+    ]
+    assert "constraint colocation add Started ip with Unpromoted d1-clone -500 id=colocation-ip-d1-clone--500" in (
+        _commands("pcs-0.12-promotable-config.txt")
+    )
+
+
+@pytest.mark.parametrize("version", ["host", "0.12"])
+def test_a_quoted_value_is_read_without_its_quotes(tmp_path: Path, version: str) -> None:
+    if version == "host":
+        cib = tmp_path / "original.xml"
+        cib.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True, check=True).stdout)
+        _pcs(cib, "resource", "create", "vm2", "ocf:heartbeat:VirtualDomain", "config=/etc/vm2.xml")
+        _pcs(cib, "resource", "update", "vm2", "migrate_options=--live --unsafe", "meta", "description=a b")
+        listing = _pcs(cib, "resource", "config")
+    else:
+        refused = (SAMPLES / "pcs-0.12-refused-config.txt").read_text()
+        listing = refused[refused.index("Resources:") : refused.index("  Resource: x ")]
+    assert 'migrate_options="--live --unsafe"' in listing
+    (_, words), *_ = pcsconfig.read(listing).commands
+    assert "migrate_options=--live --unsafe" in words and "description=a b" in words
+
+
+def _section(name: str, header: str) -> tuple[str, int]:
+    """The section ``header`` of sample ``name`` on its own and the line it starts at."""
+    lines = (SAMPLES / name).read_text().splitlines()
+    start = lines.index(header)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()), len(lines))
+    return "\n".join(lines[start:end]) + "\n", start + 1
+
+
+@pytest.mark.parametrize(
+    "header,message",
+    [
+        ("Location Constraints:", "location constraints with rules or patterns are not supported"),
+        ("Colocation Set Constraints:", "resource sets are not supported"),
+        ("Order Set Constraints:", "resource sets are not supported"),
+        ("Ticket Constraints:", "ticket constraints are not supported"),
+    ],
+)
+def test_pcs_012_what_cannot_be_read_is_refused_at_its_line(
+    tmp_path: Path, header: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each section of the real sample on its own: refused at its first entry."""
+    listing, _ = _section("pcs-0.12-refused-config.txt", header)
+    path = _scenario(tmp_path, listing, "expect: move\n")
+    rc = cli.main(["run", str(path)])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "Traceback" not in err
+    assert message in err and f"{path}:7:" in err, err  # the header is at line 6
+
+
+def test_pcs_012_refused_sample_stops_at_the_bundle() -> None:
+    text = (SAMPLES / "pcs-0.12-refused-config.txt").read_text()
+    with pytest.raises(InputError) as caught:
+        pcsconfig.read(text, path="s.yaml")
+    assert caught.value.line == text.splitlines().index("  Bundle: bu") + 1
+    assert "bundle resources are not supported" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("  resource 'y' with resource 'z' (id: c1)\n    score=100 node-attribute=rack\n", "colocation option"),
+        ("  resource 'y' with resource pattern 'z.*' (id: c1)\n", "not a colocation constraint pcs prints"),
+    ],
+)
+def test_an_unreadable_012_colocation_line_does_not_suggest_resource_sets(line: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        pcsconfig.read("Colocation Constraints:\n" + line, path="s.yaml")
+    assert message in str(caught.value) and "resource sets" not in str(caught.value)
+    assert caught.value.line == 2
+
+
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ("Promoted resource 'd1-clone' prefers node 'n1' with score 5 (id: l1)", "with a role are not supported"),
+        ("resource pattern 'vm.*' prefers node 'node1' with score INFINITY (id: l2)", "rules or patterns"),
+    ],
+)
+def test_a_012_location_with_a_role_or_a_pattern_is_refused(entry: str, message: str) -> None:
+    text = f"Location Constraints:\n  {entry}\n"
+    with pytest.raises(InputError, match=message) as caught:
+        pcsconfig.read(text, path="s.yaml")
+    assert caught.value.line == 2
