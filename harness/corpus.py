@@ -149,7 +149,14 @@ def _extract(data: bytes, dest: Path) -> None:
 def _fetch_into(name: str, source: SourcePackage, dest: Path) -> None:
     orig = source.orig
     sha256, _ = source.files[orig]
-    data = _download(f"{releaseroot.mirror().rstrip('/')}/{source.directory}/{orig}")
+    try:
+        data = _download(f"{releaseroot.mirror().rstrip('/')}/{source.directory}/{orig}")
+    except HarnessError as exc:
+        others = ", ".join(r for r in release.RELEASES if r != name)
+        raise HarnessError(
+            f"{exc.message}: the corpus of {name} cannot be fetched",
+            hint=f"run its scheduler on another release's corpus: --release {name} --corpus NAME ({others})",
+        ) from None
     if hashlib.sha256(data).hexdigest() != sha256:
         raise HarnessError(f"{orig} of {name} does not have the SHA-256 its Sources index gives ({sha256})")
     staging = Path(tempfile.mkdtemp(prefix=".corpus-", dir=dest.parent))

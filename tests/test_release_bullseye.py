@@ -64,3 +64,12 @@ def test_seed_on_debian_11_agrees_with_its_own_text_summary(tmp_path: Path, caps
     }
     assert verdicts[(True, "vm-webdev")] == ("move", "move")  # group-standby
     assert verdicts[(False, "vm-webdev")] == ("migrate", "migrate")  # colocation-order-move
+
+
+@pytest.mark.network
+def test_conformance_without_its_corpus_says_which_to_use(capsys: pytest.CaptureFixture[str]) -> None:
+    """The archive serves no 2.0.5 source tarball: the error says so and how to run 2.0.5 on
+    another release's corpus (.ci/run does: `--release bullseye --corpus bookworm`)."""
+    assert _main(["conformance", "--release", "bullseye"]) == 2
+    err = capsys.readouterr().err
+    assert "the corpus of bullseye cannot be fetched" in err and "--release bullseye --corpus NAME" in err
