@@ -209,3 +209,21 @@ def failed_operations(root: ET.Element) -> list[str]:
                 reason = op.get("exit-reason") or f"rc={rc}, status={status}"
                 failures.append(f"{resource.get('id')} {op.get('operation')} on {node}: {reason}")
     return failures
+
+
+def lineage(root: ET.Element, resource: str) -> set[str]:
+    """The resource and every group or clone holding it (a constraint on either applies)."""
+    base = resource.split(":")[0]
+    resources = root.find(RESOURCES)
+    if resources is None:
+        return {base}
+    parents = {child: parent for parent in resources.iter() for child in parent}
+    ids = {base}
+    for element in resources.iter():
+        if element.get("id") == base:
+            parent = parents.get(element)
+            while parent is not None and parent is not resources:
+                if parent.get("id"):
+                    ids.add(parent.get("id", ""))
+                parent = parents.get(parent)
+    return ids

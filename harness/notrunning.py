@@ -32,7 +32,7 @@ def reasons(cib_path: Path, root: ET.Element, rid: str) -> list[str]:
         state = simulator.simulate(cib_path, Path(tmp) / "state", run_actions=False, save_output=False)
         active = active_resources(state.result)
         promoted = promoted_on(state.result)
-    ids = _self_and_ancestors(root, rid)
+    ids = cibmod.lineage(root, rid)
     causes = [f"{i} has target-role={role}" for i in ids if (role := _meta(root, i, "target-role")) in _STOPPED]
     # What it depends on: (resource, whether its promoted role) -> the constraints that say so.
     needs: dict[tuple[str, bool], list[str]] = {}
@@ -105,23 +105,6 @@ def promoted_on(result: ET.Element) -> dict[str, list[str]]:
             if resource.get("role") in _PROMOTED and resource.get("active") == "true":
                 found.setdefault(clone.get("id", ""), []).extend(n.get("name", "") for n in resource.iter("node"))
     return found
-
-
-def _self_and_ancestors(root: ET.Element, rid: str) -> set[str]:
-    base = rid.split(":")[0]
-    resources = root.find(cibmod.RESOURCES)
-    if resources is None:
-        return {base}
-    parents = {child: parent for parent in resources.iter() for child in parent}
-    ids = {base}
-    for element in resources.iter():
-        if element.get("id") == base:
-            parent = parents.get(element)
-            while parent is not None and parent is not resources:
-                if parent.get("id"):
-                    ids.add(parent.get("id", ""))
-                parent = parents.get(parent)
-    return ids
 
 
 def _meta(root: ET.Element, rid: str, name: str) -> str | None:

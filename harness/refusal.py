@@ -36,7 +36,7 @@ def command_refused(result: Result, what: str, root: ET.Element, resource: str, 
 
 def forbidding(root: ET.Element, resource: str, node: str) -> list[str]:
     """Constraints of the CIB that keep ``resource`` (or its group/clone) off ``node``."""
-    ids = _lineage(root, resource)
+    ids = cibmod.lineage(root, resource)
     found: list[str] = []
     constraints = root.find(cibmod.CONSTRAINTS)
     for loc in constraints.iter("rsc_location") if constraints is not None else ():
@@ -76,21 +76,3 @@ def stayed_note(root: ET.Element, resource: str, node: str) -> str:
         f"the move of {resource} to {node} was not carried out: no constraint forbids {node} outright; "
         "see the scheduler's scores (crm_simulate -Ls on cib-trigger.xml)"
     )
-
-
-def _lineage(root: ET.Element, resource: str) -> set[str]:
-    """The resource and every group or clone holding it (a constraint on either applies)."""
-    base = resource.split(":")[0]
-    resources = root.find(cibmod.RESOURCES)
-    if resources is None:
-        return {base}
-    parents = {child: parent for parent in resources.iter() for child in parent}
-    ids = {base}
-    for element in resources.iter():
-        if element.get("id") == base:
-            parent = parents.get(element)
-            while parent is not None and parent is not resources:
-                if parent.get("id"):
-                    ids.add(parent.get("id", ""))
-                parent = parents.get(parent)
-    return ids
