@@ -227,3 +227,11 @@ def lineage(root: ET.Element, resource: str) -> set[str]:
                     ids.add(parent.get("id", ""))
                 parent = parents.get(parent)
     return ids
+
+
+def meta(element: ET.Element, *names: str) -> str | None:
+    """The value of the first of ``names`` among the element's own meta attributes, if set."""
+    for nv in element.iterfind("meta_attributes/nvpair"):
+        if nv.get("name") in names:
+            return nv.get("value")
+    return None

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from . import cib as cibmod
-from . import version
+from . import schemas, version
 from .runner import run
 
 # The schema a Debian 12 (Pacemaker 2.1.5) cluster's CIB carries: the last that has <master>
@@ -47,22 +47,20 @@ def schema(cib_path: Path) -> str:
 
 def newer_than_legacy(name: str) -> bool:
     """Whether ``name`` (pacemaker-X.Y) is a newer schema than the one a Debian 12 CIB carries."""
-    return _number(name) > _number(LEGACY_SCHEMA)
+    found, legacy = schemas.number(name), schemas.number(LEGACY_SCHEMA)
+    return found is not None and legacy is not None and found > legacy
 
 
-def _number(name: str) -> tuple[int, ...]:
-    found = re.search(r"(\d+)\.(\d+)", name)
-    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-
-
-def lower(cib_path: Path) -> str:
-    """Give the CIB file the legacy schema (the release must know it); the schema it had."""
+def lower(cib_path: Path) -> None:
+    """Give the CIB file the legacy schema (the release must know it)."""
     run(["cibadmin", f"--empty={LEGACY_SCHEMA}"], what=f"check that this release knows schema {LEGACY_SCHEMA}")
-    root = cibmod.read(cib_path)
-    had = root.get("validate-with", "")
-    root.set("validate-with", LEGACY_SCHEMA)
+    _claim(cib_path, cibmod.read(cib_path), LEGACY_SCHEMA)
+
+
+def _claim(cib_path: Path, root: ET.Element, name: str) -> None:
+    """Write ``root`` to the CIB file claiming schema ``name``."""
+    root.set("validate-with", name)
     cibmod.write(root, cib_path)
-    return had
 
 
 def upgrade(cib_path: Path) -> str | None:
@@ -80,8 +78,7 @@ def upgraded(cib_path: Path, applied: str) -> list[str] | None:
     pristine = cib_path.read_text()
     root = cibmod.read(cib_path)
     newest = root.get("validate-with", "")
-    root.set("validate-with", applied)
-    cibmod.write(root, cib_path)
+    _claim(cib_path, root, applied)
     if upgrade(cib_path) is not None:
         cib_path.write_text(pristine)
         return None

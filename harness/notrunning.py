@@ -110,9 +110,9 @@ def promoted_on(result: ET.Element) -> dict[str, list[str]]:
 def _meta(root: ET.Element, rid: str, name: str) -> str | None:
     for element in root.iter():
         if element.get("id") == rid and element.tag in {"primitive", "group", "clone", "master", "bundle"}:
-            for nv in element.iterfind("meta_attributes/nvpair"):
-                if nv.get("name") == name:
-                    return nv.get("value")
+            found = cibmod.meta(element, name)
+            if found is not None:
+                return found
     return None
 
 

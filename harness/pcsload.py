@@ -51,10 +51,10 @@ HOST_CIBADMIN = shutil.which("cibadmin") or "/usr/sbin/cibadmin"
 
 @dataclass
 class Applied:
-    """What applying the commands left to say: forced agents and skipped commands."""
+    """What applying the commands left to say: the agents pcs was forced past. (The commands it
+    skips are named from the scenario's text: ``skipped``, ``configformat.Detected.dropped``.)"""
 
     unknown_agents: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
 
 def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) -> Applied:
@@ -67,7 +67,6 @@ def apply(cib_path: Path, text: str, source: Path | str, first_line: int = 1) ->
             raise InputError(f"not a pcs command: {' '.join(words)[:80]}", path=source, line=where)
         args = _without_file(words[1:])
         if skipped(words):
-            applied.skipped.append(f"line {where}: pcs {' '.join(args)}")
             continue
         result = _pcs(cib_path, args)
         if not result.ok:

@@ -34,27 +34,20 @@ class Promotable:
     max_promoted: str  # promoted-max / master-max as configured ("1" when unset)
 
 
-def _meta(element: ET.Element, *names: str) -> str | None:
-    for nv in element.iterfind("meta_attributes/nvpair"):
-        if nv.get("name") in names:
-            return nv.get("value")
-    return None
-
-
 def promotables(root: ET.Element) -> list[Promotable]:
     """The configuration's promotable clones."""
     found = []
     resources = root.find(cibmod.RESOURCES)
     for element in resources.iter() if resources is not None else ():
         if element.tag == "master" or (
-            element.tag == "clone" and (_meta(element, "promotable") or "").lower() in _TRUE
+            element.tag == "clone" and (cibmod.meta(element, "promotable") or "").lower() in _TRUE
         ):
             found.append(
                 Promotable(
                     element.get("id", ""),
                     tuple(p.get("id", "") for p in element.iter("primitive")),
-                    (_meta(element, "globally-unique") or "").lower() in _TRUE,
-                    _meta(element, "promoted-max", "master-max") or "1",
+                    (cibmod.meta(element, "globally-unique") or "").lower() in _TRUE,
+                    cibmod.meta(element, "promoted-max", "master-max") or "1",
                 )
             )
     return found
@@ -79,12 +72,18 @@ def transient(root: ET.Element, node: str, name: str) -> str | None:
     return None
 
 
+def given_names(given: Iterable[NodeAttribute]) -> set[str]:
+    """The promotion score names the scenario sets itself (transient ``master-*``): no agent or
+    stand-in sets those."""
+    return {a.name for a in given if a.transient and a.name.startswith(PREFIX)}
+
+
 def missing(
     root: ET.Element, active: Mapping[str, Sequence[str]], given: Iterable[NodeAttribute]
 ) -> list[NodeAttribute]:
     """The promotion scores an agent would have set by now and the CIB lacks: every node where an
     instance of a promotable clone runs, unless the scenario sets that score name itself."""
-    own = {a.name for a in given if a.transient}
+    own = given_names(given)
     scores = []
     for promotable in promotables(root):
         for rid, nodes in sorted(active.items()):
@@ -103,7 +102,7 @@ SIMULATED = "crm_attribute --promotion from its start and monitor; crm_simulate 
 def present(root: ET.Element, given: Iterable[NodeAttribute]) -> list[NodeAttribute]:
     """The promotion scores of promotable primitives the CIB's status holds, but those the scenario
     sets itself: what the agents (stand-ins) set."""
-    own = {a.name for a in given if a.transient}
+    own = given_names(given)
     primitives = {p for x in promotables(root) for p in x.primitives}
     found = []
     for state in root.iterfind(f"{cibmod.STATUS}/node_state"):
@@ -128,9 +127,7 @@ def notes(
             f"instance runs), as the agent would set it ({how})"
         )
     primitives = {p for x in promotables(root) for p in x.primitives}
-    own = sorted(
-        {a.name for a in given if a.transient and a.name.startswith(PREFIX) and _primitive(a.name) in primitives}
-    )
+    own = sorted(name for name in given_names(given) if _primitive(name) in primitives)
     if own:
         said.append(f"promotion scores {', '.join(own)} as the scenario's status-attributes set them (none added)")
     return said

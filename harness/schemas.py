@@ -22,10 +22,15 @@ _SCHEMA = re.compile(r"^pacemaker-(\d+(?:\.\d+)*)$")
 _PACEMAKER = re.compile(r"Pacemaker (\d+(?:\.\d+)*)")
 
 
+def number(name: str) -> Version | None:
+    """A schema name's version (``pacemaker-4.0`` -> 4.0); None for anything else."""
+    match = _SCHEMA.match(name)
+    return Version.parse(match.group(1)) if match else None
+
+
 def claimed(root: ET.Element) -> Version | None:
     """The schema version the CIB claims (``validate-with="pacemaker-4.0"`` -> 4.0), if any."""
-    match = _SCHEMA.match(root.get("validate-with", ""))
-    return Version.parse(match.group(1)) if match else None
+    return number(root.get("validate-with", ""))
 
 
 def newest() -> Version | None:

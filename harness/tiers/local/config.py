@@ -116,7 +116,7 @@ def promotion_scores(root: ET.Element, scenario: Scenario) -> tuple[list[NodeAtt
 
 
 def given_scores(scenario: Scenario) -> list[str]:
-    return sorted({a.name for a in scenario.attributes if a.transient and a.name.startswith(promotion.PREFIX)})
+    return sorted(promotion.given_names(scenario.attributes))
 
 
 def set_attributes(lab: LocalLab, attributes: tuple[NodeAttribute, ...], node: str) -> None:
