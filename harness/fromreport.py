@@ -53,9 +53,6 @@ def crm_configuration(cib_path: Path, workdir: Path) -> tuple[str, list[str]]:
     """The configuration in crm syntax, without constraints the tools left; and what was dropped."""
     plain = workdir / "cib.xml"
     plain.write_bytes(cibmod.read_bytes(cib_path))
-    newer = schemas.newer_than_this(cibmod.read(plain))
-    if newer is not None:
-        raise InputError(f"crmsh cannot render this CIB: {newer[0]}", path=cib_path, hint=newer[1])
     result = run(
         ["crm", "configure", "show"],
         env={"CIB_file": str(plain), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
@@ -101,7 +98,7 @@ def write(
                 "no migratable resource in this configuration (no allow-migrate=true, no Xen or VirtualDomain)",
                 path=cib_path,
             )
-        _reading_release(root, releases)
+        _reading_release(root, releases, cib_path)
         text, dropped = crm_configuration(cib_path, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -125,17 +122,21 @@ def write(
     return "\n".join(lines) + "\n"
 
 
-def _reading_release(root: ET.Element, releases: Sequence[str]) -> None:
+def _reading_release(root: ET.Element, releases: Sequence[str], cib_path: Path) -> None:
     """Activate a release that reads the CIB's schema (a Debian 13 cluster's CIB is beyond Debian
-    12's Pacemaker): the active one if it does, else the first of ``releases`` that does."""
-    if schemas.newer_than_this(root) is None:
+    12's Pacemaker): the active one if it does, else the first of ``releases`` that does; an
+    InputError naming the releases that would if none does."""
+    newer = schemas.newer_than_this(root)
+    if newer is None:
         return
     from . import releaseroot
 
     for each in releases:
         releaseroot.activate(each, progress=lambda line: None)
-        if schemas.newer_than_this(root) is None:
+        newer = schemas.newer_than_this(root)
+        if newer is None:
             return
+    raise InputError(f"crmsh cannot render this CIB: {newer[0]}", path=cib_path, hint=newer[1])
 
 
 def _rules(verdicts: Sequence[Measured]) -> list[dict[str, object]]:
