@@ -12,13 +12,14 @@ agents are reported, not fatal.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cib as cibmod
-from . import crmtext, legacyschema
+from . import crmtext, legacyschema, release
 from .errors import InputError, summarize
 from .runner import Result, run
 
@@ -126,13 +127,39 @@ def _apply_legacy(cib_path: Path, crm_file: Path, text: str, source: Source, new
 
 
 def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
+    args = [*(["-F"] if force else []), "configure", "load", "update", str(crm_file)]
+    return crm(args, cib_path, check=False, timeout=120)
+
+
+def crm(
+    args: list[str], cib_path: Path, *, check: bool = True, timeout: float = 300, what: str | None = None
+) -> Result:
+    """``crm ARGS`` on the file CIB ``cib_path``, with the active release's crmsh."""
+    user_dirs()
     return run(
-        ["crm", *(["-F"] if force else []), "configure", "load", "update", str(crm_file)],
+        ["crm", *args],
         # setuptools' distutils shim costs crmsh a quarter of a second per start.
         env={"CIB_file": str(cib_path), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
-        check=False,
-        timeout=120,
+        check=check,
+        timeout=timeout,
+        what=what,
     )
+
+
+def user_dirs() -> None:
+    """Make crmsh's per-user directories before it starts. crmsh makes them at every start with
+    ``os.makedirs`` and no ``exist_ok``, so two first starts at once in a fresh home (pytest-xdist
+    workers in a new CI container) race, and the loser dies with FileExistsError: a traceback where
+    a verdict should be. In a release's root the home is the root's own."""
+    home = Path.home()
+    bases = [
+        Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config"),
+        Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache"),
+    ]
+    rootfs = release.active().rootfs
+    for base in bases:
+        target = base / "crm" if rootfs is None else rootfs / (base / "crm").relative_to("/")
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _output(result: Result) -> str:

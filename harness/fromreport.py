@@ -22,9 +22,8 @@ from pathlib import Path
 import yaml
 
 from . import cib as cibmod
-from . import crmtext, reportinput, scenario, schemas, scratch
+from . import crmsh, crmtext, reportinput, scenario, schemas, scratch
 from .errors import InputError
-from .runner import run
 from .triggers import Trigger
 
 _VM_AGENTS = {"Xen", "VirtualDomain", "xen"}
@@ -53,11 +52,7 @@ def crm_configuration(cib_path: Path, workdir: Path) -> tuple[str, list[str]]:
     """The configuration in crm syntax, without constraints the tools left; and what was dropped."""
     plain = workdir / "cib.xml"
     plain.write_bytes(cibmod.read_bytes(cib_path))
-    result = run(
-        ["crm", "configure", "show"],
-        env={"CIB_file": str(plain), "SETUPTOOLS_USE_DISTUTILS": "stdlib"},
-        what="render the CIB in crm syntax",
-    )
+    result = crmsh.crm(["configure", "show"], plain, what="render the CIB in crm syntax")
     kept, dropped = [], []
     for statement in crmtext.parse(_ANSI.sub("", result.stdout)):
         if crmtext.is_constraint(statement) and _LEFT_BY_TOOLS.match(statement.id):

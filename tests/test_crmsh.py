@@ -120,3 +120,27 @@ def test_a_quoted_value_glued_to_the_next_word_is_named_at_its_line(tmp_path: Pa
         info.value.hint
         == 'a quoted value runs into the next word ("/etc/vm1.cfg"op): put a blank after the closing quote'
     )
+
+
+def test_first_loads_at_once_in_a_fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """crmsh makes ~/.config/crm and ~/.cache/crm at every start without exist_ok: two first starts
+    at once (xdist workers in a new CI container) raced, and one load failed with crmsh's
+    FileExistsError traceback as its 'rejection'. The harness makes them first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    crmsh.user_dirs()  # what every crm start is preceded by
+    for made in (home / ".config" / "crm", home / ".cache" / "crm"):
+        assert made.is_dir() and made.stat().st_mode & 0o777 == 0o700
+
+    def load(n: int) -> list[str]:
+        target = tmp_path / f"cib-{n}.xml"
+        cib.empty_cib(target, ["node1", "node2"])
+        return crmsh.apply(target, f"primitive d{n} ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml")).unknown_agents
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(load, range(4))) == [[], [], [], []]
