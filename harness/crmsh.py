@@ -11,6 +11,7 @@ agents are reported, not fatal.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from . import cib as cibmod
 from . import crmtext, legacyschema, release
-from .errors import InputError, summarize
+from .errors import HarnessError, InputError, summarize
 from .runner import Result, run
 
 _STATEMENT_ERROR = re.compile(r"ERROR: (\d+): (.*?)(?: parsing '(.*)')?$", re.M)
@@ -33,6 +34,7 @@ _ABOUT = re.compile(r'ERROR: ([\w.-]+): [^"]*(?:"([^"]+)")?')
 # crmsh's word on a name Pacemaker does not know ("cib-bootstrap-options: unknown attribute 'x'"):
 # legal in the CIB, so a warning for the case's notes, never an error.
 _UNKNOWN_ATTRIBUTE = re.compile(r"WARNING: ([\w.-]+): unknown attribute '([^']+)'")
+_CRASH = "Traceback (most recent call last):"
 _MISSING_REFERENCE = re.compile(r"constraint ([\w.-]+) references a resource ([\w.-]+) which doesn't exist")
 
 
@@ -91,6 +93,7 @@ def _attempt(cib_path: Path, crm_file: Path, text: str, source: Source) -> Loade
     """One load: what it left to say, or crmsh's output of its refusal."""
     strict = _load(cib_path, crm_file, force=False)
     output = _output(strict)
+    _check_not_crashed(output, source)
     if strict.ok:
         return Loaded([], warnings(output, source.original or text, source))
     unknown = sorted(set(_UNKNOWN_AGENT.findall(output)))
@@ -98,6 +101,7 @@ def _attempt(cib_path: Path, crm_file: Path, text: str, source: Source) -> Loade
         return output
     forced = _load(cib_path, crm_file, force=True)
     if not forced.ok:
+        _check_not_crashed(_output(forced), source)
         return _output(forced)
     return Loaded(unknown, warnings(_output(forced), source.original or text, source))
 
@@ -124,6 +128,18 @@ def _apply_legacy(cib_path: Path, crm_file: Path, text: str, source: Source, new
         )
     notes = legacyschema.notes(before, cibmod.read(cib_path), newest)
     return Loaded(loaded.unknown_agents, [*loaded.warnings, *notes])
+
+
+def _check_not_crashed(output: str, source: Source) -> None:
+    """crmsh itself crashed (a Python traceback): not the configuration's fault, so no bad-input
+    exit and no hint about its spelling."""
+    if _CRASH in output:
+        raise HarnessError(
+            f"crmsh crashed while loading the configuration of {source.path}:\n  "
+            + "\n  ".join(output.strip().splitlines()[-6:]),
+            hint="a crmsh failure, not an error of the configuration: run the case again; "
+            "if it persists, report crmsh's traceback",
+        )
 
 
 def _load(cib_path: Path, crm_file: Path, *, force: bool) -> Result:
@@ -159,7 +175,9 @@ def user_dirs() -> None:
     rootfs = release.active().rootfs
     for base in bases:
         target = base / "crm" if rootfs is None else rootfs / (base / "crm").relative_to("/")
-        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Not ours to make where it cannot be (a file there, a read-only home): crmsh says what it finds.
+        with contextlib.suppress(OSError):
+            target.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _output(result: Result) -> str:

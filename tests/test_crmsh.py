@@ -144,3 +144,22 @@ def test_first_loads_at_once_in_a_fresh_home(tmp_path: Path, monkeypatch: pytest
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(load, range(4))) == [[], [], [], []]
+
+
+def test_crmsh_crashing_is_no_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A home where crmsh cannot make its directory (a file stands there): crmsh dies with a
+    Python traceback. That is said as crmsh's failure, not as the configuration's error."""
+    from harness.errors import HarnessError
+
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config" / "crm").write_text("")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    target = tmp_path / "cib.xml"
+    cib.empty_cib(target, ["node1", "node2"])
+    with pytest.raises(HarnessError) as info:
+        crmsh.apply(target, "primitive d ocf:pacemaker:Dummy\n", crmsh.Source("x.yaml"))
+    assert not isinstance(info.value, InputError)
+    assert "crmsh crashed while loading the configuration of x.yaml" in str(info.value)
+    assert "paramz" not in str(info.value) and "not an error of the configuration" in str(info.value.hint)
